@@ -1,0 +1,58 @@
+package org.mtlora.bench;
+
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.factory.Nd4j;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code mtlora info}: what this JVM and ND4J will compute with. */
+@Command(
+    name = "info",
+    mixinStandardHelpOptions = true,
+    description = "Print the ND4J backend, BLAS vendor, thread counts, library versions and memory limits.")
+final class InfoCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    Properties build = MtloraCommand.buildInfo();
+    Properties env = Nd4j.getExecutioner().getEnvironmentInformation();
+    row(out, "mtlora version", build.getProperty("mtlora.version"));
+    row(out, "nd4j version", build.getProperty("nd4j.version") + " (" + build.getProperty("nd4j.backend.artifact")
+        + ")");
+    row(out, "nd4j backend", Nd4j.getBackend().getClass().getSimpleName());
+    row(out, "blas vendor", String.valueOf(Nd4j.factory().blas().getBlasVendor()));
+    row(out, "blas threads", String.valueOf(Nd4j.factory().blas().getMaxThreads()));
+    row(out, "nd4j max threads", String.valueOf(Nd4j.getEnvironment().maxThreads()));
+    row(out, "nd4j master threads", String.valueOf(Nd4j.getEnvironment().maxMasterThreads()));
+    row(out, "omp threads", String.valueOf(env.get("omp.threads")));
+    row(out, "cpu cores", String.valueOf(Runtime.getRuntime().availableProcessors()));
+    row(out, "default dtype", String.valueOf(Nd4j.dataType()));
+    row(out, "javacpp platform", System.getProperty("org.bytedeco.javacpp.platform",
+        org.bytedeco.javacpp.Loader.getPlatform()));
+    row(out, "javacpp maxbytes", mib(Pointer.maxBytes()));
+    row(out, "javacpp maxphysicalbytes", mib(Pointer.maxPhysicalBytes()));
+    row(out, "javacpp in use", mib(Pointer.totalBytes()) + " (process RSS " + mib(Pointer.physicalBytes()) + ")");
+    row(out, "jvm heap max", mib(Runtime.getRuntime().maxMemory()));
+    row(out, "java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+    out.println();
+    out.println("nd4j environment:");
+    new TreeMap<>(env).forEach((k, v) -> out.printf(Locale.ROOT, "  %-28s %s%n", k, v));
+    out.flush();
+    return 0;
+  }
+
+  private static void row(PrintWriter out, String key, String value) {
+    out.printf(Locale.ROOT, "%-26s %s%n", key, value);
+  }
+
+  private static String mib(long bytes) {
+    return bytes <= 0 ? String.valueOf(bytes) : String.format(Locale.ROOT, "%,d MiB", bytes / (1024 * 1024));
+  }
+}

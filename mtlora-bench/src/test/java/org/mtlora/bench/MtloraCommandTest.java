@@ -1,0 +1,47 @@
+package org.mtlora.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class MtloraCommandTest {
+  private record Result(int status, String out, String err) {}
+
+  private static Result run(String... args) {
+    CommandLine cl = MtloraCommand.commandLine();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int status = cl.execute(args);
+    return new Result(status, out.toString(), err.toString());
+  }
+
+  @Test
+  void helpListsTheCommands() {
+    Result r = run("--help");
+    assertEquals(0, r.status());
+    assertTrue(r.out().contains("info"), r.out());
+  }
+
+  @Test
+  void infoReportsBackendBlasThreadsAndMemoryLimits() {
+    Result r = run("info");
+    assertEquals(0, r.status(), r.err());
+    for (String key : new String[] {"nd4j backend               CpuBackend", "blas vendor", "blas threads",
+        "nd4j max threads", "javacpp maxbytes", "javacpp maxphysicalbytes", "mtlora version", "nd4j version"}) {
+      assertTrue(r.out().contains(key), "missing '" + key + "' in\n" + r.out());
+    }
+  }
+
+  @Test
+  void unknownCommandFailsWithUsage() {
+    Result r = run("frobnicate");
+    assertEquals(2, r.status());
+    assertTrue(r.err().contains("Unmatched argument") || r.err().contains("Unknown"), r.err());
+  }
+}

@@ -1,0 +1,94 @@
+package org.mtlora.core.nn;
+
+import com.google.common.base.Preconditions;
+import java.util.HashMap;
+import java.util.Map;
+import org.mtlora.core.params.ParameterRegistry;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * What a block needs while it adds itself to a graph: the {@link SameDiff} instance, the {@link ParameterRegistry}
+ * (trainable parameters become SameDiff variables, frozen ones and buffers constants — the only freezing SameDiff
+ * honours), the mode (training or evaluation), the random-mask declarations and the graph's floating-point type.
+ */
+public final class GraphContext {
+  private final SameDiff sd;
+  private final ParameterRegistry params;
+  private final boolean training;
+  private final RandomMasks masks;
+  private final DataType dataType;
+  private final Map<String, SDVariable> created = new HashMap<>();
+
+  private GraphContext(SameDiff sd, ParameterRegistry params, boolean training, DataType dataType) {
+    this.sd = Preconditions.checkNotNull(sd, "sd");
+    this.params = Preconditions.checkNotNull(params, "params");
+    this.training = training;
+    this.masks = new RandomMasks();
+    Preconditions.checkArgument(dataType.isFPType(), "graph data type must be floating point, found %s", dataType);
+    this.dataType = dataType;
+  }
+
+  /** A training-mode context (dropout, drop path and batch statistics active). */
+  public static GraphContext training(SameDiff sd, ParameterRegistry params, DataType dataType) {
+    return new GraphContext(sd, params, true, dataType);
+  }
+
+  /** An evaluation-mode context (stochastic layers are the identity, batch norm uses running statistics). */
+  public static GraphContext evaluation(SameDiff sd, ParameterRegistry params, DataType dataType) {
+    return new GraphContext(sd, params, false, dataType);
+  }
+
+  public SameDiff sd() {
+    return sd;
+  }
+
+  public ParameterRegistry params() {
+    return params;
+  }
+
+  public boolean isTraining() {
+    return training;
+  }
+
+  public RandomMasks masks() {
+    return masks;
+  }
+
+  public DataType dataType() {
+    return dataType;
+  }
+
+  /**
+   * The graph node of a registered parameter or buffer, created on first use under its reference name: a variable
+   * when it trains, a constant otherwise. The value is cast to the graph's data type.
+   */
+  public SDVariable param(String name) {
+    SDVariable v = created.get(name);
+    if (v == null) {
+      INDArray value = params.get(name);
+      INDArray arr = value.dataType() == dataType ? value.dup() : value.castTo(dataType);
+      v = params.isTrainable(name) ? sd.var(name, arr) : sd.constant(name, arr);
+      created.put(name, v);
+    }
+    return v;
+  }
+
+  /** A constant computed at build time (index tables, masks, interpolation matrices), cast to the graph type. */
+  public SDVariable constant(String name, INDArray value) {
+    return sd.constant(name, value.castTo(dataType));
+  }
+
+  /** Copies the current values of the graph's trainable variables back into the registry (as float32). */
+  public void syncToRegistry() {
+    for (Map.Entry<String, SDVariable> e : created.entrySet()) {
+      if (params.isTrainable(e.getKey())) {
+        INDArray current = sd.getArrForVarName(e.getKey());
+        INDArray target = params.get(e.getKey());
+        target.assign(current.castTo(target.dataType()));
+      }
+    }
+  }
+}

@@ -1,0 +1,40 @@
+package org.mtlora.core.nn;
+
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+/**
+ * Layer normalisation over the last axis, as PyTorch {@code nn.LayerNorm(C, eps=1e-5)}: biased variance, eps inside
+ * the square root. Composed from mean, subtraction, square, rsqrt and products.
+ */
+public final class LayerNorm {
+  /** PyTorch's default epsilon, used by every LayerNorm of Swin. */
+  public static final double DEFAULT_EPS = 1e-5;
+
+  private LayerNorm() {}
+
+  /**
+   * Normalises {@code x} over its last axis.
+   *
+   * @param x {@code [..., C]} of rank {@code rank}
+   * @param gamma {@code [C]} or null
+   * @param beta {@code [C]} or null
+   * @return same shape as {@code x}
+   */
+  public static SDVariable apply(SameDiff sd, SDVariable x, int rank, SDVariable gamma, SDVariable beta,
+      double eps) {
+    int last = rank - 1;
+    SDVariable centred = x.sub(sd.mean(x, true, last));
+    SDVariable variance = sd.mean(centred.mul(centred), true, last);
+    SDVariable y = centred.mul(sd.math.rsqrt(variance.add(eps)));
+    if (gamma != null) {
+      y = y.mul(gamma);
+    }
+    return beta == null ? y : y.add(beta);
+  }
+
+  /** {@link #apply(SameDiff, SDVariable, int, SDVariable, SDVariable, double)} with eps 1e-5. */
+  public static SDVariable apply(SameDiff sd, SDVariable x, int rank, SDVariable gamma, SDVariable beta) {
+    return apply(sd, x, rank, gamma, beta, DEFAULT_EPS);
+  }
+}

@@ -1,0 +1,54 @@
+package org.mtlora.core.nn;
+
+import com.google.common.base.Preconditions;
+import java.util.Arrays;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+/**
+ * A dense layer {@code y = x W^T + b} on the last axis of an input of any rank (PyTorch {@code nn.Linear}).
+ *
+ * <p>Only a 2-D matrix product is used: an input of rank r &gt; 2 is reshaped to {@code [-1, in]}, multiplied, and
+ * reshaped back (SameDiff's rank-3 by rank-2 mmul and tensorMmul are broken). The weight keeps the reference layout
+ * {@code [out, in]} and is used through the product's transpose flag, so its gradient comes back in that layout.
+ */
+public final class Linear {
+  private Linear() {}
+
+  /**
+   * Applies the layer to a 2-D input.
+   *
+   * @param x {@code [N, in]}
+   * @param weight {@code [out, in]}
+   * @param bias {@code [out]} or null
+   * @return {@code [N, out]}
+   */
+  public static SDVariable apply(SameDiff sd, SDVariable x, SDVariable weight, SDVariable bias) {
+    SDVariable y = sd.mmul(x, weight, false, true, false);
+    return bias == null ? y : y.add(bias);
+  }
+
+  /**
+   * Applies the layer to an input of any rank &ge; 2.
+   *
+   * @param x {@code [d0, ..., d(r-2), in]}
+   * @param xShape the static shape of {@code x}; its first entry may be -1 (unknown batch)
+   * @param weight {@code [out, in]}
+   * @param bias {@code [out]} or null
+   * @return {@code [d0, ..., d(r-2), out]}
+   */
+  public static SDVariable apply(SameDiff sd, SDVariable x, long[] xShape, SDVariable weight, SDVariable bias) {
+    Preconditions.checkArgument(xShape.length >= 2, "linear input must have rank >= 2, found shape %s",
+        Arrays.toString(xShape));
+    if (xShape.length == 2) {
+      return apply(sd, x, weight, bias);
+    }
+    long in = xShape[xShape.length - 1];
+    long out = weight.getShape()[0];
+    SDVariable flat = sd.reshape(x, -1, in); // [prod(leading), in]
+    SDVariable y = apply(sd, flat, weight, bias); // [prod(leading), out]
+    long[] outShape = xShape.clone();
+    outShape[outShape.length - 1] = out;
+    return sd.reshape(y, outShape); // [d0, ..., out]
+  }
+}

@@ -1,0 +1,123 @@
+package org.mtlora.core.nn;
+
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The Bernoulli keep-masks of a training graph (dropout and drop path), fed as placeholders.
+ *
+ * <p>SameDiff's own dropout ops have no working backward pass, and in-graph random ops would make a run depend on
+ * hidden native RNG state. Instead every stochastic site declares a mask placeholder here, and the training engine
+ * fills all of them for each step from {@code (seed, step)} alone ({@link #sample}): a resumed run draws exactly the
+ * masks it would have drawn without the interruption.
+ *
+ * <p>A mask placeholder has shape {@code [B * rowsPerSample, rowShape...]}: activations are held as rows (for
+ * example tokens {@code [B*L, C]}, {@code rowsPerSample = L}). {@link Kind#ELEMENT} masks draw every element
+ * independently (dropout); {@link Kind#SAMPLE} masks draw one value per sample, repeated over its rows (drop path).
+ */
+public final class RandomMasks {
+  /** How mask elements are drawn. */
+  public enum Kind {
+    /** Every element independently (dropout). */
+    ELEMENT,
+    /** One draw per sample, shared by all its rows (drop path / stochastic depth). */
+    SAMPLE
+  }
+
+  /**
+   * One mask placeholder.
+   *
+   * @param name placeholder name
+   * @param kind how elements are drawn
+   * @param rowsPerSample rows of the activation per batch sample
+   * @param rowShape shape of one row
+   * @param keepProb probability that an element is kept (mask value 1)
+   */
+  public record Spec(String name, Kind kind, long rowsPerSample, long[] rowShape, double keepProb) {
+    /** The placeholder's shape for a batch of {@code batch} samples. */
+    public long[] shape(int batch) {
+      long[] s = new long[rowShape.length + 1];
+      s[0] = batch * rowsPerSample;
+      System.arraycopy(rowShape, 0, s, 1, rowShape.length);
+      return s;
+    }
+  }
+
+  private final List<Spec> specs = new ArrayList<>();
+
+  /** Declares a mask and returns its placeholder ({@code [-1, rowShape...]}). */
+  public SDVariable placeholder(SameDiff sd, String name, DataType type, Kind kind, long rowsPerSample,
+      long[] rowShape, double keepProb) {
+    Preconditions.checkArgument(keepProb > 0 && keepProb <= 1, "%s: keep probability must be in (0, 1], found %s",
+        name, keepProb);
+    Preconditions.checkArgument(rowsPerSample > 0, "%s: rowsPerSample must be positive, found %s", name,
+        rowsPerSample);
+    for (Spec s : specs) {
+      Preconditions.checkArgument(!s.name().equals(name), "mask %s is declared twice", name);
+    }
+    specs.add(new Spec(name, kind, rowsPerSample, rowShape.clone(), keepProb));
+    long[] shape = new long[rowShape.length + 1];
+    shape[0] = -1;
+    System.arraycopy(rowShape, 0, shape, 1, rowShape.length);
+    return sd.placeHolder(name, type, shape);
+  }
+
+  /** The declared masks, in declaration order. */
+  public ImmutableList<Spec> specs() {
+    return ImmutableList.copyOf(specs);
+  }
+
+  /**
+   * Draws every mask for one step. The values depend only on {@code (seed, step)} and the declaration order, never
+   * on earlier calls.
+   */
+  public Map<String, INDArray> sample(int batch, long seed, long step, DataType type) {
+    Map<String, INDArray> out = new LinkedHashMap<>();
+    for (int i = 0; i < specs.size(); i++) {
+      Spec s = specs.get(i);
+      SplittableRandom rng = new SplittableRandom(mix(seed, step, i));
+      long[] shape = s.shape(batch);
+      long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+      float[] v = new float[Math.toIntExact(n)];
+      if (s.kind() == Kind.ELEMENT) {
+        for (int j = 0; j < v.length; j++) {
+          v[j] = rng.nextDouble() < s.keepProb() ? 1f : 0f;
+        }
+      } else {
+        int perSample = v.length / batch;
+        for (int b = 0; b < batch; b++) {
+          Arrays.fill(v, b * perSample, (b + 1) * perSample, rng.nextDouble() < s.keepProb() ? 1f : 0f);
+        }
+      }
+      out.put(s.name(), Nd4j.createFromArray(v).reshape(shape).castTo(type));
+    }
+    return out;
+  }
+
+  /** Masks that keep everything (all ones): turns a training graph deterministic, e.g. for parity checks. */
+  public Map<String, INDArray> keepAll(int batch, DataType type) {
+    Map<String, INDArray> out = new LinkedHashMap<>();
+    for (Spec s : specs) {
+      out.put(s.name(), Nd4j.ones(type, s.shape(batch)));
+    }
+    return out;
+  }
+
+  private static long mix(long seed, long step, long index) {
+    long z = seed * 0x9E3779B97F4A7C15L + step;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L + index;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+}

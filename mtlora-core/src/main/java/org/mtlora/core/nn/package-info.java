@@ -1,0 +1,11 @@
+/**
+ * SameDiff building blocks built only from ops whose backward pass is verified in SameDiff 1.0.0-M2.1 (2-D and
+ * rank-4 mmul, reshape, permute, strided slice, concat, softmax, erf, reductions, element-wise arithmetic).
+ *
+ * <p>Each block is a small stateless class whose static methods add ops to a graph and return the output variable;
+ * each has a forward test against an independent computation and a double-precision finite-difference gradient
+ * check. Ops that are broken in backward (gather, roll, resizeBilinear, batchNorm, dropout, tensorMmul, batchMmul,
+ * logSoftmax on an explicit axis, rank-3 by rank-2 mmul, preciseGelu) are never used; see
+ * {@code ../shared/docs/samediff-notes.md}.
+ */
+package org.mtlora.core.nn;

@@ -1,0 +1,112 @@
+package org.mtlora.core.params;
+
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Predicate;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The single source of truth for a model's parameters: every declared {@link ParamSpec} in declaration order, its
+ * current value and whether it trains.
+ *
+ * <p>Blocks declare their parameters ({@link #declare}); values come from {@link #initialise} or a checkpoint
+ * ({@link #set}, which checks the shape); a {@link FreezePolicy} sets the trainable flags; graph builders then turn
+ * trainable parameters into SameDiff variables and frozen ones into constants. Not thread-safe.
+ */
+public final class ParameterRegistry {
+  private final Map<String, ParamSpec> specs = new LinkedHashMap<>();
+  private final Map<String, INDArray> values = new LinkedHashMap<>();
+  private final Map<String, Boolean> trainable = new LinkedHashMap<>();
+
+  /** Declares a parameter or buffer; frozen until a policy says otherwise. Names must be unique. */
+  public void declare(ParamSpec spec) {
+    Preconditions.checkArgument(!specs.containsKey(spec.name()), "parameter %s is declared twice", spec.name());
+    specs.put(spec.name(), spec);
+    trainable.put(spec.name(), false);
+  }
+
+  /** Declares every spec in order. */
+  public void declareAll(Iterable<ParamSpec> all) {
+    all.forEach(this::declare);
+  }
+
+  /** Whether {@code name} is declared. */
+  public boolean contains(String name) {
+    return specs.containsKey(name);
+  }
+
+  /** The spec of a declared name. */
+  public ParamSpec spec(String name) {
+    ParamSpec s = specs.get(name);
+    Preconditions.checkArgument(s != null, "unknown parameter %s (%s parameters declared)", name, specs.size());
+    return s;
+  }
+
+  /** Every spec, in declaration order. */
+  public ImmutableList<ParamSpec> specs() {
+    return ImmutableList.copyOf(specs.values());
+  }
+
+  /** Gives every parameter without a value its initial value, drawn in declaration order from {@code seed}. */
+  public void initialise(long seed) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    for (ParamSpec s : specs.values()) {
+      SplittableRandom own = rng.split();
+      if (!values.containsKey(s.name())) {
+        values.put(s.name(), s.init().create(s.shape(), own));
+      }
+    }
+  }
+
+  /** Sets a value; its shape must equal the declared shape. The registry keeps the given array (no copy). */
+  public void set(String name, INDArray value) {
+    ParamSpec s = spec(name);
+    Preconditions.checkArgument(Arrays.equals(s.shape(), value.shape()),
+        "%s: expected shape %s, found %s", name, Arrays.toString(s.shape()), Arrays.toString(value.shape()));
+    values.put(name, value);
+  }
+
+  /** The current value (the registry's own array). */
+  public INDArray get(String name) {
+    INDArray v = values.get(spec(name).name());
+    Preconditions.checkState(v != null, "%s has no value yet: call initialise() or load a checkpoint", name);
+    return v;
+  }
+
+  /** Sets the trainable flags of all parameters from {@code policy}; buffers always stay frozen. */
+  public void applyPolicy(FreezePolicy policy) {
+    for (ParamSpec s : specs.values()) {
+      trainable.put(s.name(), !s.isBuffer() && policy.isTrainable(s));
+    }
+  }
+
+  /** Whether {@code name} trains under the last policy applied. */
+  public boolean isTrainable(String name) {
+    return trainable.get(spec(name).name());
+  }
+
+  /** Names of the parameters (not buffers) matching {@code filter}, in declaration order. */
+  public List<String> names(Predicate<ParamSpec> filter) {
+    return specs.values().stream().filter(filter).map(ParamSpec::name).collect(ImmutableList.toImmutableList());
+  }
+
+  /** Names of trainable parameters, in declaration order. */
+  public List<String> trainableNames() {
+    return names(s -> trainable.get(s.name()));
+  }
+
+  /** Names of frozen parameters and buffers, in declaration order. */
+  public List<String> frozenNames() {
+    return names(s -> !trainable.get(s.name()));
+  }
+
+  /** Counts per role, per task, trainable and total. */
+  public ParameterReport report() {
+    return ParameterReport.of(this);
+  }
+}

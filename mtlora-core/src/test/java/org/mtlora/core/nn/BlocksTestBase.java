@@ -1,0 +1,60 @@
+package org.mtlora.core.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.mtlora.core.params.ParameterRegistry;
+import org.mtlora.core.testing.GradientCheck;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Shared set-up for block tests: double precision, random inputs, forward and gradient-check helpers. */
+abstract class BlocksTestBase {
+  private static DataType previous;
+
+  @BeforeAll
+  static void doublePrecision() {
+    previous = Nd4j.dataType();
+    Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+  }
+
+  @AfterAll
+  static void restorePrecision() {
+    Nd4j.setDefaultDataTypes(previous, previous);
+  }
+
+  static INDArray randn(long seed, long... shape) {
+    return GradientCheck.randn(seed, 1.0, shape);
+  }
+
+  static GraphContext trainingContext(SameDiff sd) {
+    return GraphContext.training(sd, new ParameterRegistry(), DataType.DOUBLE);
+  }
+
+  static GraphContext evalContext(SameDiff sd) {
+    return GraphContext.evaluation(sd, new ParameterRegistry(), DataType.DOUBLE);
+  }
+
+  static INDArray eval(SameDiff sd, SDVariable out, Map<String, INDArray> placeholders) {
+    return sd.output(placeholders, out.name()).get(out.name());
+  }
+
+  static void assertClose(INDArray expected, INDArray actual, double tol) {
+    assertArrayEquals(expected.shape(), actual.shape(), "shape");
+    double max = Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.reduce.same.AMax(
+        expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE)))).getDouble(0);
+    assertEquals(0.0, max, tol, "max abs difference");
+  }
+
+  /** Gradient check of {@code out} (weighted-sum loss) over every variable of {@code sd}. */
+  static GradientCheck.Result gradCheck(SameDiff sd, SDVariable out, Map<String, INDArray> placeholders) {
+    SDVariable loss = GradientCheck.weightedSumLoss(sd, out, placeholders);
+    return GradientCheck.assertPasses(sd, loss.name(), placeholders);
+  }
+}

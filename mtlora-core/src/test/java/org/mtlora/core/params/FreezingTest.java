@@ -1,0 +1,102 @@
+package org.mtlora.core.params;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.mtlora.core.adapter.MtLoraLinear;
+import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.nn.LayerNorm;
+import org.mtlora.core.testing.GradientCheck;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.TrainingConfig;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.learning.config.Adam;
+
+/** Frozen parameters become constants and never move; trainable ones become variables and train. */
+class FreezingTest {
+  static String sha256(INDArray a) throws Exception {
+    MessageDigest md = MessageDigest.getInstance("SHA-256");
+    float[] v = a.dup('c').reshape(a.length()).toFloatVector();
+    ByteBuffer b = ByteBuffer.allocate(4 * v.length);
+    for (float f : v) {
+      b.putFloat(f);
+    }
+    return java.util.HexFormat.of().formatHex(md.digest(b.array()));
+  }
+
+  @Test
+  void fiveAdamStepsLeaveFrozenArraysBitIdenticalAndMoveEveryTrainableOne() throws Exception {
+    MtLoraLinear fc = MtLoraLinear.builder("blk.fc", 6, 6).shared(2, 4.0).task("seg", 2, 4.0).build();
+    ParameterRegistry reg = new ParameterRegistry();
+    reg.declareAll(fc.paramSpecs());
+    reg.declare(ParamSpec.of("blk.norm.weight", Role.NORM, Init.ones(), 6));
+    reg.declare(ParamSpec.of("blk.norm.bias", Role.NORM, Init.zeros(), 6));
+    reg.initialise(3);
+    reg.applyPolicy(FreezePolicy.MTLORA);
+    assertEquals(List.of("blk.fc.linear.weight", "blk.fc.linear.bias"), reg.frozenNames());
+
+    SameDiff sd = SameDiff.create();
+    GraphContext ctx = GraphContext.training(sd, reg, DataType.FLOAT);
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 6);
+    SDVariable y = sd.placeHolder("y", DataType.FLOAT, -1, 6);
+    SDVariable h = LayerNorm.apply(sd, x, 2, ctx.param("blk.norm.weight"), ctx.param("blk.norm.bias"));
+    MtLoraLinear.Output out = fc.apply(ctx, h, 4, null);
+    SDVariable diff = out.shared().add(out.tasks().get("seg")).sub(y);
+    SDVariable loss = sd.mean("loss", diff.mul(diff));
+    sd.setLossVariables(loss);
+    sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(1e-2)).weightDecay(1e-2, true)
+        .dataSetFeatureMapping("x").dataSetLabelMapping("y").build());
+
+    Map<String, String> before = new HashMap<>();
+    for (SDVariable v : sd.variables()) {
+      if (v.getVariableType() == VariableType.CONSTANT || v.getVariableType() == VariableType.VARIABLE) {
+        before.put(v.name(), sha256(v.getArr()));
+      }
+    }
+    for (String name : reg.frozenNames()) {
+      assertEquals(VariableType.CONSTANT, sd.getVariable(name).getVariableType(), name);
+    }
+    for (String name : reg.trainableNames()) {
+      assertEquals(VariableType.VARIABLE, sd.getVariable(name).getVariableType(), name);
+    }
+    Map<String, String> registryBefore = new HashMap<>();
+    for (String name : reg.frozenNames()) {
+      registryBefore.put(name, sha256(reg.get(name)));
+    }
+    DataSet batch = new DataSet(GradientCheck.randn(1, 1, 4, 6).castTo(DataType.FLOAT),
+        GradientCheck.randn(2, 1, 4, 6).castTo(DataType.FLOAT));
+    double first = sd.output(Map.of("x", batch.getFeatures(), "y", batch.getLabels()), "loss").get("loss")
+        .getDouble(0);
+    for (int step = 0; step < 5; step++) {
+      sd.fit(batch);
+    }
+    double last = sd.output(Map.of("x", batch.getFeatures(), "y", batch.getLabels()), "loss").get("loss")
+        .getDouble(0);
+    assertTrue(last < first, "loss falls: " + first + " -> " + last);
+
+    for (String name : reg.frozenNames()) {
+      assertEquals(before.get(name), sha256(sd.getArrForVarName(name)), "frozen " + name + " changed");
+    }
+    for (String name : reg.trainableNames()) {
+      assertNotEquals(before.get(name), sha256(sd.getArrForVarName(name)), "trainable " + name + " did not train");
+    }
+    ctx.syncToRegistry();
+    for (String name : reg.frozenNames()) {
+      assertEquals(registryBefore.get(name), sha256(reg.get(name)), "registry copy of " + name + " changed");
+    }
+    for (String name : reg.trainableNames()) {
+      assertEquals(sha256(sd.getArrForVarName(name)), sha256(reg.get(name)), "registry synced " + name);
+    }
+  }
+}
