@@ -47,8 +47,10 @@ public final class MtLoraLinear {
   private final ImmutableMap<String, Double> taskScales;
   private final double dropout;
   private final LoraMode mode;
+  private final boolean wrapped;
 
   private MtLoraLinear(Builder b) {
+    this.wrapped = b.wrapped;
     this.prefix = b.prefix;
     this.in = b.in;
     this.out = b.out;
@@ -106,13 +108,14 @@ public final class MtLoraLinear {
     return adapted() && mode != LoraMode.ADDITION;
   }
 
-  /** Names of the parameters, by role. */
+  /** Name of the pretrained weight: {@code <prefix>.linear.weight}, or {@code <prefix>.weight} when plain. */
   public String weightName() {
-    return prefix + ".linear.weight";
+    return prefix + (wrapped ? ".linear.weight" : ".weight");
   }
 
+  /** Name of the pretrained bias. */
   public String biasName() {
-    return prefix + ".linear.bias";
+    return prefix + (wrapped ? ".linear.bias" : ".bias");
   }
 
   public String sharedA() {
@@ -244,6 +247,7 @@ public final class MtLoraLinear {
     private final Map<String, Double> taskScales = new LinkedHashMap<>();
     private double dropout;
     private LoraMode mode = LoraMode.MATRIX;
+    private boolean wrapped = true;
 
     private Builder(String prefix, long in, long out) {
       this.prefix = prefix;
@@ -290,12 +294,26 @@ public final class MtLoraLinear {
       return this;
     }
 
+    /**
+     * A plain dense layer rather than an MTLoRA module (the reference's {@code nn.Linear} where a site has LoRA
+     * disabled): no adapter, and parameters named {@code <prefix>.weight} / {@code <prefix>.bias}.
+     */
+    public Builder plain() {
+      this.wrapped = false;
+      this.sharedRank = 0;
+      this.taskRanks.clear();
+      this.taskScales.clear();
+      return this;
+    }
+
     /** Validates and builds. */
     public MtLoraLinear build() {
       Preconditions.checkArgument(prefix != null && !prefix.isEmpty(), "layer prefix must be non-empty");
       Preconditions.checkArgument(in > 0 && out > 0, "%s: in and out must be positive, found in=%s out=%s", prefix,
           in, out);
       Preconditions.checkArgument(sharedRank >= 0, "%s: shared rank must be >= 0, found %s", prefix, sharedRank);
+      Preconditions.checkArgument(wrapped || (sharedRank == 0 && taskRanks.isEmpty()),
+          "%s: a plain layer has no adapters", prefix);
       Preconditions.checkArgument(dropout >= 0 && dropout < 1, "%s: dropout must be in [0, 1), found %s", prefix,
           dropout);
       for (Map.Entry<String, Integer> t : taskRanks.entrySet()) {

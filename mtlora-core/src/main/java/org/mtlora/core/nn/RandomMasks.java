@@ -56,16 +56,22 @@ public final class RandomMasks {
 
   private final List<Spec> specs = new ArrayList<>();
 
-  /** Declares a mask and returns its placeholder ({@code [-1, rowShape...]}). */
+  /**
+   * Declares a mask and returns its placeholder ({@code [-1, rowShape...]}). A name already declared gets a suffix
+   * {@code #1}, {@code #2}, ... : a module applied several times (a shared layer on several task streams) draws an
+   * independent mask on every application, as PyTorch does.
+   */
   public SDVariable placeholder(SameDiff sd, String name, DataType type, Kind kind, long rowsPerSample,
       long[] rowShape, double keepProb) {
     Preconditions.checkArgument(keepProb > 0 && keepProb <= 1, "%s: keep probability must be in (0, 1], found %s",
         name, keepProb);
     Preconditions.checkArgument(rowsPerSample > 0, "%s: rowsPerSample must be positive, found %s", name,
         rowsPerSample);
-    for (Spec s : specs) {
-      Preconditions.checkArgument(!s.name().equals(name), "mask %s is declared twice", name);
+    String unique = name;
+    for (int k = 1; sd.hasVariable(unique); k++) {
+      unique = name + "#" + k;
     }
+    name = unique;
     specs.add(new Spec(name, kind, rowsPerSample, rowShape.clone(), keepProb));
     long[] shape = new long[rowShape.length + 1];
     shape[0] = -1;

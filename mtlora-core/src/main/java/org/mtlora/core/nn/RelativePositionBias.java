@@ -22,10 +22,16 @@ public final class RelativePositionBias {
    *
    * @param table {@code [T, heads]}
    * @param index {@code n*n} entries in {@code [0, T)}
+   * @param oneHotName name of the one-hot constant; lookups with the same index share it
    * @return {@code [heads, n, n]}
    */
-  public static SDVariable lookup(GraphContext ctx, SDVariable table, long tableSize, long heads, int[] index, int n) {
+  public static SDVariable lookup(GraphContext ctx, SDVariable table, long tableSize, long heads, int[] index, int n,
+      String oneHotName) {
     SameDiff sd = ctx.sd();
+    if (sd.hasVariable(oneHotName)) {
+      SDVariable rows = sd.mmul(sd.getVariable(oneHotName), table); // [n*n, heads]
+      return sd.permute(sd.reshape(rows, n, n, heads), 2, 0, 1);
+    }
     Preconditions.checkArgument(index.length == n * n, "index must have n*n = %s entries, found %s", n * n,
         index.length);
     INDArray oneHot = Nd4j.create(DataType.FLOAT, index.length, tableSize);
@@ -34,7 +40,7 @@ public final class RelativePositionBias {
           k, index[k], tableSize);
       oneHot.putScalar(k, index[k], 1f);
     }
-    SDVariable rows = sd.mmul(ctx.constant(sd.generateNewVarName("rpb_onehot", 0), oneHot), table); // [n*n, heads]
+    SDVariable rows = sd.mmul(ctx.constant(oneHotName, oneHot), table); // [n*n, heads]
     return sd.permute(sd.reshape(rows, n, n, heads), 2, 0, 1); // [heads, n, n]
   }
 

@@ -27,7 +27,7 @@ class RelativePositionBiasTest extends BlocksTestBase {
     SameDiff sd = SameDiff.create();
     INDArray table = randn(1, 9, 2);
     int[] idx = index2x2();
-    SDVariable bias = RelativePositionBias.lookup(evalContext(sd), sd.var("t", table), 9, 2, idx, 4);
+    SDVariable bias = RelativePositionBias.lookup(evalContext(sd), sd.var("t", table), 9, 2, idx, 4, "onehot");
     INDArray out = eval(sd, bias, Map.of());
     INDArray gathered = RelativePositionBias.gather(table, idx, 4);
     assertClose(gathered, out, 0);
@@ -41,7 +41,7 @@ class RelativePositionBiasTest extends BlocksTestBase {
   @Test
   void gradientAccumulatesRepeatedIndices() {
     SameDiff sd = SameDiff.create();
-    SDVariable bias = RelativePositionBias.lookup(evalContext(sd), sd.var("t", randn(1, 9, 2)), 9, 2, index2x2(), 4);
+    SDVariable bias = RelativePositionBias.lookup(evalContext(sd), sd.var("t", randn(1, 9, 2)), 9, 2, index2x2(), 4, "onehot");
     gradCheck(sd, bias, Map.of());
   }
 

@@ -1,0 +1,54 @@
+package org.mtlora.swin;
+
+import com.google.common.collect.ImmutableList;
+import org.mtlora.core.adapter.MtLoraLinear;
+import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.nn.LayerNorm;
+import org.mtlora.core.params.Init;
+import org.mtlora.core.params.ParamSpec;
+import org.mtlora.core.params.Role;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+/**
+ * Patch merging (reference {@code PatchMerging}): concatenates each 2x2 neighbourhood channel-wise in the order
+ * (even row, even col), (odd row, even col), (even row, odd col), (odd row, odd col), normalises the 4C channels and
+ * reduces them to 2C ({@code reduction}, no bias; with a shared adapter in MTLoRA+). The same module serves the shared
+ * stream and every task stream.
+ */
+final class PatchMerging {
+  private final String prefix;
+  private final int resolution;
+  private final int dim;
+  private final MtLoraLinear reduction;
+
+  PatchMerging(String prefix, int resolution, int dim, MtLoraLinear reduction) {
+    this.prefix = prefix;
+    this.resolution = resolution;
+    this.dim = dim;
+    this.reduction = reduction;
+  }
+
+  ImmutableList<ParamSpec> paramSpecs() {
+    return ImmutableList.<ParamSpec>builder()
+        .addAll(reduction.paramSpecs())
+        .add(ParamSpec.of(prefix + ".norm.weight", Role.NORM, Init.ones(), 4L * dim))
+        .add(ParamSpec.of(prefix + ".norm.bias", Role.NORM, Init.zeros(), 4L * dim))
+        .build();
+  }
+
+  /**
+   * @param x {@code [B * H * W, C]}
+   * @return {@code [B * H/2 * W/2, 2C]}
+   */
+  SDVariable apply(GraphContext ctx, SDVariable x) {
+    SameDiff sd = ctx.sd();
+    int half = resolution / 2;
+    SDVariable t = sd.reshape(x, -1, half, 2, half, 2, dim); // [B, H/2, row parity, W/2, col parity, C]
+    t = sd.permute(t, 0, 1, 3, 4, 2, 5); // [B, H/2, W/2, col parity, row parity, C]
+    SDVariable merged = sd.reshape(t, -1, 4L * dim); // [B*L/4, 4C]: x0, x1, x2, x3
+    SDVariable normed = LayerNorm.apply(sd, merged, 2, ctx.param(prefix + ".norm.weight"),
+        ctx.param(prefix + ".norm.bias"));
+    return reduction.apply(ctx, normed, (long) half * half, null).shared();
+  }
+}

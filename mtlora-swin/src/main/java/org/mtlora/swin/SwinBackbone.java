@@ -1,0 +1,168 @@
+package org.mtlora.swin;
+
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
+import com.google.common.collect.ImmutableMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.mtlora.core.adapter.MtLoraConfig;
+import org.mtlora.core.adapter.MtLoraLinear;
+import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.params.ParamSpec;
+import org.mtlora.core.params.ParameterRegistry;
+import org.mtlora.core.params.Role;
+import org.nd4j.autodiff.samediff.SDVariable;
+
+/**
+ * The Swin Transformer backbone with MTLoRA adapters (reference {@code SwinTransformerMTLoRA}; reference-spec §1.2,
+ * §2): patch embedding, then stages of blocks with task-agnostic adapters on qkv, proj, fc1 and fc2 of every block,
+ * task-specific adapters on proj, fc1 and fc2 of each stage's last block, and patch merging (adapted in MTLoRA+).
+ *
+ * <p>Per stage it emits the shared stream and one stream per task, taken <em>after</em> that stage's patch merging
+ * ({@link StageFeatures}). No final norm, no head. Parameter names are the reference's state_dict keys under {@code
+ * backbone.}.
+ */
+public final class SwinBackbone {
+  /** Prefix of every backbone parameter name. */
+  public static final String PREFIX = "backbone";
+
+  private final SwinConfig swin;
+  private final MtLoraConfig lora;
+  private final PatchEmbed patchEmbed;
+  private final ImmutableList<SwinStage> stages;
+
+  /**
+   * Features of one stage, after its patch merging.
+   *
+   * @param shared {@code [B * resolution^2, channels]}
+   * @param tasks one stream per task, same shape, in task order
+   * @param resolution token grid side
+   * @param channels channels
+   */
+  public record StageFeatures(SDVariable shared, ImmutableMap<String, SDVariable> tasks, int resolution,
+      int channels) {}
+
+  /**
+   * The backbone's outputs.
+   *
+   * @param stages per-stage features, stage order
+   * @param intermediates named intermediate streams for inspection and parity: {@code backbone.patch_embed}, {@code
+   *     stage{i}.block{j}.shared}, {@code stage{i}.block{last}.task.<t>}, {@code stage{i}.shared}, {@code
+   *     stage{i}.task.<t>} (all {@code [B * L, C]} rows)
+   */
+  public record Features(ImmutableList<StageFeatures> stages, ImmutableMap<String, SDVariable> intermediates) {}
+
+  public SwinBackbone(SwinConfig swin, MtLoraConfig lora) {
+    Preconditions.checkArgument(lora.numStages() == swin.numStages(),
+        "the MTLoRA configuration has %s stages but the backbone has %s", lora.numStages(), swin.numStages());
+    this.swin = swin;
+    this.lora = lora;
+    this.patchEmbed = new PatchEmbed(PREFIX + ".patch_embed", swin.inChans(), swin.patchSize(), swin.embedDim(),
+        swin.imgSize());
+    double[] dpr = swin.dropPathRates();
+    ImmutableList.Builder<SwinStage> built = ImmutableList.builder();
+    int k = 0;
+    for (int i = 0; i < swin.numStages(); i++) {
+      int dim = swin.stageDim(i);
+      int res = swin.stageResolution(i);
+      int depth = swin.depths().get(i);
+      ImmutableList.Builder<SwinBlock> blocks = ImmutableList.builder();
+      for (int j = 0; j < depth; j++) {
+        String p = PREFIX + ".layers." + i + ".blocks." + j;
+        boolean last = j == depth - 1;
+        int hidden = (int) (dim * swin.mlpRatio());
+        blocks.add(new SwinBlock(p, dim, swin.numHeads().get(i), res, swin.windowSize(),
+            j % 2 == 0 ? 0 : swin.windowSize() / 2, dpr[k++],
+            site(p + ".attn.qkv", dim, 3 * dim, swin.qkvBias(), i, lora.qkvEnabled(), false),
+            site(p + ".attn.proj", dim, dim, true, i, lora.projEnabled(), last),
+            site(p + ".mlp.fc1", dim, hidden, true, i, lora.fc1Enabled(), last),
+            site(p + ".mlp.fc2", hidden, dim, true, i, lora.fc2Enabled(), last)));
+      }
+      PatchMerging merge = null;
+      if (i < swin.numStages() - 1) {
+        String p = PREFIX + ".layers." + i + ".downsample";
+        MtLoraLinear.Builder red = MtLoraLinear.builder(p + ".reduction", 4L * dim, 2L * dim).bias(false)
+            .baseRole(Role.REDUCTION);
+        red = lora.downsamplerEnabled()
+            ? red.shared(lora.sharedRank(i), lora.sharedScale(i)).dropout(lora.dropout(i)).mode(lora.sharedMode())
+            : red.plain();
+        merge = new PatchMerging(p, res, dim, red.build());
+      }
+      built.add(new SwinStage(i, blocks.build(), merge, lora.tasks()));
+    }
+    this.stages = built.build();
+  }
+
+  /** An adapted (or plain) dense layer at one site; task adapters only in a stage's last block. */
+  private MtLoraLinear site(String prefix, long in, long out, boolean bias, int stage, boolean enabled,
+      boolean taskBlock) {
+    MtLoraLinear.Builder b = MtLoraLinear.builder(prefix, in, out).bias(bias);
+    if (!enabled) {
+      return b.plain().build();
+    }
+    b.shared(lora.sharedRank(stage), lora.sharedScale(stage)).dropout(lora.dropout(stage)).mode(lora.sharedMode());
+    if (taskBlock) {
+      for (String t : lora.tasks()) {
+        if (lora.taskRank(t, stage) > 0) {
+          b.task(t, lora.taskRank(t, stage), lora.taskScale(t, stage));
+        }
+      }
+    }
+    return b.build();
+  }
+
+  public SwinConfig swinConfig() {
+    return swin;
+  }
+
+  public MtLoraConfig loraConfig() {
+    return lora;
+  }
+
+  /** Every backbone parameter, in the reference's order. */
+  public ImmutableList<ParamSpec> paramSpecs() {
+    ImmutableList.Builder<ParamSpec> b = ImmutableList.builder();
+    b.addAll(patchEmbed.paramSpecs());
+    stages.forEach(s -> b.addAll(s.paramSpecs()));
+    return b.build();
+  }
+
+  /** Declares every backbone parameter in {@code registry}. */
+  public void declare(ParameterRegistry registry) {
+    registry.declareAll(paramSpecs());
+  }
+
+  /** Token grid side of stage {@code i}'s output (after merging). */
+  public int outputResolution(int stage) {
+    int res = swin.stageResolution(stage);
+    return stage < swin.numStages() - 1 ? res / 2 : res;
+  }
+
+  /** Channels of stage {@code i}'s output (after merging). */
+  public int outputChannels(int stage) {
+    int dim = swin.stageDim(stage);
+    return stage < swin.numStages() - 1 ? 2 * dim : dim;
+  }
+
+  /**
+   * Adds the backbone to a graph.
+   *
+   * @param image {@code [B, inChans, imgSize, imgSize]}, NCHW, normalised
+   */
+  public Features apply(GraphContext ctx, SDVariable image) {
+    Map<String, SDVariable> named = new LinkedHashMap<>();
+    SDVariable x = patchEmbed.apply(ctx, image);
+    named.put(PREFIX + ".patch_embed", x);
+    ImmutableList.Builder<StageFeatures> out = ImmutableList.builder();
+    for (int i = 0; i < stages.size(); i++) {
+      StageFeatures f = stages.get(i).apply(ctx, x, named, outputResolution(i), outputChannels(i));
+      named.put("stage" + i + ".shared", f.shared());
+      for (Map.Entry<String, SDVariable> t : f.tasks().entrySet()) {
+        named.put("stage" + i + ".task." + t.getKey(), t.getValue());
+      }
+      out.add(f);
+      x = f.shared();
+    }
+    return new Features(out.build(), ImmutableMap.copyOf(named));
+  }
+}
