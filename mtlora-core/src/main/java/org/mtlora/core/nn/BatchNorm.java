@@ -3,6 +3,7 @@ package org.mtlora.core.nn;
 import com.google.common.base.Preconditions;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -13,8 +14,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * samples) or on NCHW maps {@code [B, C, H, W]} (statistics over B, H, W).
  *
  * <ul>
- *   <li>Training: normalises with the batch mean and the <em>biased</em> batch variance, and exposes the batch mean
- *       and the <em>unbiased</em> variance, with which {@link #updateRunning} moves the running statistics.
+ *   <li>Training: normalises with the batch mean and the <em>biased</em> batch variance, and exposes both, with which
+ *       {@link #updateRunning} moves the running statistics (using the <em>unbiased</em> variance, as PyTorch does).
  *   <li>Evaluation: normalises with the running statistics.
  * </ul>
  */
@@ -31,30 +32,31 @@ public final class BatchNorm {
    *
    * @param output normalised input, same shape
    * @param batchMean {@code [C]}
-   * @param batchVarUnbiased {@code [C]}, the variance with Bessel's correction (n / (n - 1))
+   * @param batchVar {@code [C]}, the biased variance used for normalising
    */
-  public record TrainOutput(SDVariable output, SDVariable batchMean, SDVariable batchVarUnbiased) {}
+  public record TrainOutput(SDVariable output, SDVariable batchMean, SDVariable batchVar) {}
 
   /**
    * Normalises with batch statistics.
    *
    * @param x {@code [N, C]} or {@code [B, C, H, W]}
    * @param rank 2 or 4
-   * @param count number of elements per channel the statistics run over (N, or B*H*W); must be &gt; 1
    */
-  public static TrainOutput train(SameDiff sd, SDVariable x, int rank, long channels, long count, SDVariable gamma,
+  public static TrainOutput train(SameDiff sd, SDVariable x, int rank, long channels, SDVariable gamma,
       SDVariable beta, double eps) {
-    Preconditions.checkArgument(count > 1, "batch norm in training needs more than one value per channel, found %s",
-        count);
     int[] dims = reduceDims(rank);
-    SDVariable mean = sd.mean(x, true, dims);
-    SDVariable centred = x.sub(mean);
-    SDVariable var = sd.mean(centred.mul(centred), true, dims);
-    SDVariable y = centred.mul(sd.math.rsqrt(var.add(eps)));
+    // Statistics accumulate in float64, as PyTorch's CPU kernel does (acc_type<float> = double): a float32 sum over
+    // B*H*W values is off by ~sqrt(n) ulps, which 1/sigma then amplifies in every normalised value.
+    DataType type = x.dataType();
+    SDVariable wide = type == DataType.DOUBLE ? x : x.castTo(DataType.DOUBLE);
+    SDVariable meanWide = sd.mean(wide, true, dims);
+    SDVariable centredWide = wide.sub(meanWide);
+    SDVariable varWide = sd.mean(centredWide.mul(centredWide), true, dims);
+    SDVariable mean = narrow(meanWide, type);
+    SDVariable var = narrow(varWide, type);
+    SDVariable y = x.sub(mean).mul(narrow(sd.math.rsqrt(varWide.add(eps)), type));
     y = affine(sd, y, rank, channels, gamma, beta);
-    SDVariable meanC = sd.reshape(mean, channels);
-    SDVariable varUnbiased = sd.reshape(var, channels).mul((double) count / (count - 1));
-    return new TrainOutput(y, meanC, varUnbiased);
+    return new TrainOutput(y, sd.reshape(mean, channels), sd.reshape(var, channels));
   }
 
   /** Normalises with running statistics {@code [C]} (evaluation mode). */
@@ -67,13 +69,22 @@ public final class BatchNorm {
   }
 
   /**
-   * Moves running statistics in place: {@code running = (1 - momentum) * running + momentum * batch}, as PyTorch does
-   * with the unbiased batch variance.
+   * Moves running statistics in place as PyTorch does: {@code mean = (1 - m) mean + m batchMean}, {@code var = (1 -
+   * m) var + m batchVar * n / (n - 1)} (the unbiased batch variance).
+   *
+   * @param count values per channel the batch statistics ran over (N, or B*H*W); must be &gt; 1
    */
-  public static void updateRunning(INDArray runningMean, INDArray runningVar, INDArray batchMean,
-      INDArray batchVarUnbiased, double momentum) {
+  public static void updateRunning(INDArray runningMean, INDArray runningVar, INDArray batchMean, INDArray batchVar,
+      long count, double momentum) {
+    Preconditions.checkArgument(count > 1, "batch norm in training needs more than one value per channel, found %s",
+        count);
+    INDArray unbiased = batchVar.castTo(runningVar.dataType()).mul((double) count / (count - 1));
     runningMean.muli(1 - momentum).addi(batchMean.castTo(runningMean.dataType()).mul(momentum));
-    runningVar.muli(1 - momentum).addi(batchVarUnbiased.castTo(runningVar.dataType()).mul(momentum));
+    runningVar.muli(1 - momentum).addi(unbiased.muli(momentum));
+  }
+
+  private static SDVariable narrow(SDVariable v, DataType type) {
+    return v.dataType() == type ? v : v.castTo(type);
   }
 
   private static SDVariable affine(SameDiff sd, SDVariable y, int rank, long channels, SDVariable gamma,

@@ -66,17 +66,17 @@ class BatchNormTest extends BlocksTestBase {
     INDArray x = randn(1, B, C, H, W).mul(2).add(0.5);
     INDArray g = randn(2, C);
     INDArray beta = randn(3, C);
-    BatchNorm.TrainOutput out = BatchNorm.train(sd, sd.var("x", x), 4, C, B * H * W, sd.var("g", g),
+    BatchNorm.TrainOutput out = BatchNorm.train(sd, sd.var("x", x), 4, C, sd.var("g", g),
         sd.var("b", beta), 1e-5);
     Map<String, INDArray> r = sd.output(Map.of(), out.output().name(), out.batchMean().name(),
-        out.batchVarUnbiased().name());
+        out.batchVar().name());
     double[][] s = stats(x);
     assertClose(normalise(x, s[0], s[1], g, beta), r.get(out.output().name()), 1e-10);
 
     INDArray runningMean = Nd4j.createFromArray(0.1, -0.2, 0.3);
     INDArray runningVar = Nd4j.createFromArray(1.0, 0.5, 2.0);
     BatchNorm.updateRunning(runningMean, runningVar, r.get(out.batchMean().name()),
-        r.get(out.batchVarUnbiased().name()), BatchNorm.DEFAULT_MOMENTUM);
+        r.get(out.batchVar().name()), B * H * W, BatchNorm.DEFAULT_MOMENTUM);
     double n = B * H * W;
     double[] rm0 = {0.1, -0.2, 0.3};
     double[] rv0 = {1.0, 0.5, 2.0};
@@ -104,7 +104,7 @@ class BatchNormTest extends BlocksTestBase {
     SameDiff sd = SameDiff.create();
     INDArray x = randn(1, B, C, H, W);
     INDArray rows = x.permute(0, 2, 3, 1).dup().reshape(B * H * W, C);
-    BatchNorm.TrainOutput out = BatchNorm.train(sd, sd.var("rows", rows), 2, C, B * H * W, null, null, 1e-5);
+    BatchNorm.TrainOutput out = BatchNorm.train(sd, sd.var("rows", rows), 2, C, null, null, 1e-5);
     double[][] s = stats(x);
     INDArray expected = normalise(x, s[0], s[1], Nd4j.ones(DataType.DOUBLE, C), Nd4j.zeros(DataType.DOUBLE, C))
         .permute(0, 2, 3, 1).dup().reshape(B * H * W, C);
@@ -114,7 +114,7 @@ class BatchNormTest extends BlocksTestBase {
   @Test
   void gradientTraining() {
     SameDiff sd = SameDiff.create();
-    BatchNorm.TrainOutput out = BatchNorm.train(sd, sd.var("x", randn(1, B, C, H, W)), 4, C, B * H * W,
+    BatchNorm.TrainOutput out = BatchNorm.train(sd, sd.var("x", randn(1, B, C, H, W)), 4, C,
         sd.var("g", randn(2, C)), sd.var("b", randn(3, C)), 1e-5);
     gradCheck(sd, out.output(), Map.of());
   }

@@ -1,0 +1,90 @@
+package org.mtlora.heads;
+
+import com.google.common.collect.ImmutableList;
+import java.util.List;
+import org.mtlora.core.nn.BatchNorm;
+import org.mtlora.core.nn.BilinearResize;
+import org.mtlora.core.nn.Conv1x1;
+import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.params.Init;
+import org.mtlora.core.params.ParamSpec;
+import org.mtlora.core.params.Role;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+/**
+ * One task's HRNet-style decoder (reference {@code HighResolutionHead}; reference-spec §3): bilinearly upsample the
+ * coarser maps to the finest (align_corners=False), concatenate, then {@code last_layer} = 1x1 conv, batch norm, ReLU,
+ * 1x1 conv to the task's channels.
+ */
+final class HrnetHead {
+  private final String prefix;
+  private final String task;
+  private final ImmutableList<Integer> channels;
+  private final ImmutableList<Integer> resolutions;
+  private final int hidden;
+  private final int outChannels;
+
+  /** What the head produced: its output and, in training mode, the batch-norm statistics for the running update. */
+  record Output(SDVariable logits, BatchNorm.TrainOutput batchNorm) {}
+
+  HrnetHead(String task, List<Integer> channels, List<Integer> resolutions, int hidden, int outChannels) {
+    this.prefix = "decoders.decoders." + task + ".last_layer";
+    this.task = task;
+    this.channels = ImmutableList.copyOf(channels);
+    this.resolutions = ImmutableList.copyOf(resolutions);
+    this.hidden = hidden;
+    this.outChannels = outChannels;
+  }
+
+  String bnPrefix() {
+    return prefix + ".1";
+  }
+
+  int concatChannels() {
+    return channels.stream().mapToInt(Integer::intValue).sum();
+  }
+
+  ImmutableList<ParamSpec> paramSpecs() {
+    int in = concatChannels();
+    return ImmutableList.of(
+        ParamSpec.ofTask(prefix + ".0.weight", Role.DECODER, task, Init.kaimingUniform(in), hidden, in, 1, 1),
+        ParamSpec.ofTask(prefix + ".0.bias", Role.DECODER, task, Init.uniform(1 / Math.sqrt(in)), hidden),
+        ParamSpec.ofTask(prefix + ".1.weight", Role.DECODER, task, Init.ones(), hidden),
+        ParamSpec.ofTask(prefix + ".1.bias", Role.DECODER, task, Init.zeros(), hidden),
+        ParamSpec.buffer(prefix + ".1.running_mean", Role.DECODER, task, Init.zeros(), hidden),
+        ParamSpec.buffer(prefix + ".1.running_var", Role.DECODER, task, Init.ones(), hidden),
+        ParamSpec.buffer(prefix + ".1.num_batches_tracked", Role.DECODER, task, Init.zeros()),
+        ParamSpec.ofTask(prefix + ".3.weight", Role.DECODER, task, Init.kaimingUniform(hidden), outChannels, hidden,
+            1, 1),
+        ParamSpec.ofTask(prefix + ".3.bias", Role.DECODER, task, Init.uniform(1 / Math.sqrt(hidden)), outChannels));
+  }
+
+  /**
+   * @param maps NCHW {@code [B, c_i, r_i, r_i]}, finest first
+   * @return logits {@code [B, K, r_0, r_0]}
+   */
+  Output apply(GraphContext ctx, List<SDVariable> maps) {
+    SameDiff sd = ctx.sd();
+    int r0 = resolutions.get(0);
+    SDVariable[] up = new SDVariable[maps.size()];
+    for (int i = 0; i < maps.size(); i++) {
+      up[i] = BilinearResize.nchw(ctx, maps.get(i), channels.get(i), resolutions.get(i), resolutions.get(i), r0, r0);
+    }
+    SDVariable x = sd.concat(1, up); // [B, sum c_i, r0, r0]
+    x = Conv1x1.apply(sd, x, concatChannels(), r0, r0, ctx.param(prefix + ".0.weight"), ctx.param(prefix + ".0.bias"));
+    SDVariable g = ctx.param(prefix + ".1.weight");
+    SDVariable b = ctx.param(prefix + ".1.bias");
+    BatchNorm.TrainOutput stats = null;
+    if (ctx.isTraining()) {
+      stats = BatchNorm.train(sd, x, 4, hidden, g, b, BatchNorm.DEFAULT_EPS);
+      x = stats.output();
+    } else {
+      x = BatchNorm.eval(sd, x, 4, hidden, ctx.param(prefix + ".1.running_mean"), ctx.param(prefix + ".1.running_var"),
+          g, b, BatchNorm.DEFAULT_EPS);
+    }
+    x = sd.nn.relu(x, 0);
+    x = Conv1x1.apply(sd, x, hidden, r0, r0, ctx.param(prefix + ".3.weight"), ctx.param(prefix + ".3.bias"));
+    return new Output(x, stats);
+  }
+}
