@@ -62,6 +62,9 @@ final class BackboneBenchCommand implements Callable<Integer> {
   @Option(names = "--warmup", defaultValue = "1", description = "untimed iterations first (default ${DEFAULT-VALUE})")
   int warmup;
 
+  @Option(names = "--no-array-cache", description = "disable SameDiff's session array cache (sd.setEnableCache(false))")
+  boolean noArrayCache;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -79,6 +82,7 @@ final class BackboneBenchCommand implements Callable<Integer> {
 
     long t0 = System.nanoTime();
     SameDiff sd = SameDiff.create();
+    sd.setEnableCache(!noArrayCache);
     GraphContext ctx = GraphContext.training(sd, reg, DataType.FLOAT);
     SDVariable image = sd.placeHolder("image", DataType.FLOAT, -1, swin.inChans(), imgSize, imgSize);
     SwinBackbone.Features f = model.apply(ctx, image);
@@ -92,6 +96,9 @@ final class BackboneBenchCommand implements Callable<Integer> {
     }
     loss = sd.identity("loss", loss);
     sd.setLossVariables(loss);
+    if (mode.equals("train")) {
+      org.mtlora.core.nn.Gradients.prepare(sd);
+    }
     double buildS = (System.nanoTime() - t0) / 1e9;
 
     INDArray x = Nd4j.rand(DataType.FLOAT, batch, swin.inChans(), imgSize, imgSize);

@@ -222,6 +222,7 @@ final class FixtureParity {
       }
       List<String> wanted = new ArrayList<>(ours);
       wanted.retainAll(theirs);
+      org.mtlora.core.nn.Gradients.prepare(g.sd());
       Map<String, INDArray> grads = g.sd().calculateGradients(ph, wanted);
       for (String name : wanted) {
         INDArray ref = r.read(name);
