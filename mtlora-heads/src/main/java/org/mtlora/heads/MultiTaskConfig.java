@@ -125,6 +125,25 @@ public final class MultiTaskConfig {
     return decoderHidden;
   }
 
+  /** A JSON description (backbone shape, adapters, tasks, loss weights, decoder), stored with checkpoints and adapters. */
+  public String toJson() {
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode root = json.createObjectNode();
+    com.fasterxml.jackson.databind.node.ObjectNode sw = root.putObject("swin");
+    sw.put("img_size", swin.imgSize());
+    sw.put("patch_size", swin.patchSize());
+    sw.put("embed_dim", swin.embedDim());
+    swin.depths().forEach(sw.putArray("depths")::add);
+    swin.numHeads().forEach(sw.putArray("num_heads")::add);
+    sw.put("window_size", swin.windowSize());
+    sw.put("drop_path_rate", swin.dropPathRate());
+    root.put("mtlora", lora.toString());
+    lossWeights.forEach(root.putObject("loss_weights")::put);
+    decoderChannels.forEach(root.putArray("decoder_channels")::add);
+    root.put("decoder_hidden", decoderHidden);
+    return root.toString();
+  }
+
   /** A builder; decoder channels default to [18, 36, 72, 144], loss weights to each task's default. */
   public static final class Builder {
     private final SwinConfig swin;

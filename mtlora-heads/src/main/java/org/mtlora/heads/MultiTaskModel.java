@@ -12,6 +12,7 @@ import org.mtlora.core.nn.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
+import org.mtlora.core.train.TrainableGraph;
 import org.mtlora.swin.SwinBackbone;
 import org.mtlora.tasks.Task;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -67,7 +68,22 @@ public final class MultiTaskModel {
       ImmutableMap<String, SDVariable> losses,
       SDVariable totalLoss,
       ImmutableList<BatchNormStats> batchNorm,
-      ImmutableMap<String, SDVariable> intermediates) {
+      ImmutableMap<String, SDVariable> intermediates) implements TrainableGraph {
+
+    @Override
+    public ImmutableMap<String, SDVariable> taskLosses() {
+      return losses;
+    }
+
+    @Override
+    public List<String> extraOutputs() {
+      return batchNormOutputs();
+    }
+
+    @Override
+    public void afterForward(Map<String, INDArray> outputs, int batch) {
+      updateRunningStats(context.params(), outputs, batch);
+    }
 
     /** Applies the batch-norm running update (momentum 0.1) and counts the batch, from a forward's outputs. */
     public void updateRunningStats(ParameterRegistry params, Map<String, INDArray> results, int batch) {

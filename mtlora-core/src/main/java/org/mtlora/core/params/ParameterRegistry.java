@@ -105,6 +105,30 @@ public final class ParameterRegistry {
     return names(s -> !trainable.get(s.name()));
   }
 
+  /**
+   * SHA-256 over the names and float32 values of every frozen parameter (buffers excluded), in declaration order:
+   * identifies the base an adapter was trained on, and proves frozen weights did not move.
+   */
+  public String frozenHash() {
+    try {
+      java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+      for (ParamSpec s : specs.values()) {
+        if (s.isBuffer() || trainable.get(s.name())) {
+          continue;
+        }
+        md.update(s.name().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        float[] v = get(s.name()).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c')
+            .reshape(Math.max(1, s.numElements())).toFloatVector();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * v.length);
+        b.asFloatBuffer().put(v);
+        md.update(b.array());
+      }
+      return java.util.HexFormat.of().formatHex(md.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 unavailable", e);
+    }
+  }
+
   /** Counts per role, per task, trainable and total. */
   public ParameterReport report() {
     return ParameterReport.of(this);

@@ -1,0 +1,102 @@
+package org.mtlora.core.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.common.base.Preconditions;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.mtlora.core.io.AtomicFiles;
+import org.mtlora.core.io.SafeTensorsReader;
+import org.mtlora.core.io.SafeTensorsWriter;
+import org.mtlora.core.params.ParameterRegistry;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Adapter files: only the trainable tensors (adapters, norms, tables, decoders...), under the reference's names and
+ * layouts, so that a PyTorch user can {@code model.load_state_dict(load_file(path), strict=False)} them; plus a
+ * sidecar {@code .json} with the format version, the model description and the SHA-256 of the frozen weights they
+ * were trained on. Loading onto a different base is refused.
+ */
+public final class AdapterFiles {
+  /** Format name in the sidecar and metadata. */
+  public static final String FORMAT = "mtlora-adapters";
+  /** The only version this code reads and writes. */
+  public static final int VERSION = 1;
+
+  private AdapterFiles() {}
+
+  /** The sidecar of an adapter file: {@code name.safetensors} gets {@code name.json}. */
+  public static Path sidecar(Path file) {
+    String n = file.getFileName().toString();
+    String base = n.endsWith(".safetensors") ? n.substring(0, n.length() - ".safetensors".length()) : n;
+    return file.resolveSibling(base + ".json");
+  }
+
+  /**
+   * Writes the trainable tensors of {@code params} to {@code file} and its sidecar.
+   *
+   * @return the size of the tensor file in bytes
+   */
+  public static long save(Path file, ParameterRegistry params, String modelDescription) throws IOException {
+    Map<String, INDArray> tensors = new LinkedHashMap<>();
+    for (String name : params.trainableNames()) {
+      tensors.put(name, params.get(name));
+    }
+    String hash = params.frozenHash();
+    SafeTensorsWriter.write(file, tensors, Map.of("format", FORMAT, "version", String.valueOf(VERSION),
+        "frozen_sha256", hash));
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode side = json.createObjectNode();
+    side.put("format", FORMAT);
+    side.put("version", VERSION);
+    side.put("frozen_sha256", hash);
+    side.put("tensors", tensors.size());
+    side.put("parameters", params.report().trainableParameters());
+    side.set("model", json.readTree(modelDescription));
+    byte[] bytes = json.writerWithDefaultPrettyPrinter().writeValueAsString(side).getBytes(StandardCharsets.UTF_8);
+    AtomicFiles.write(sidecar(file), ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
+    return Files.size(file);
+  }
+
+  /**
+   * Loads adapter tensors into {@code params}. Refuses, naming the file: another format or version, adapters trained
+   * on different frozen weights, or a set of tensors that differs from the model's trainable set.
+   */
+  public static void load(Path file, ParameterRegistry params) throws IOException {
+    try (SafeTensorsReader r = SafeTensorsReader.open(file)) {
+      Map<String, String> meta = r.metadata();
+      Preconditions.checkArgument(FORMAT.equals(meta.get("format")), "%s: not an mtlora adapter file (format %s)",
+          file, meta.get("format"));
+      Preconditions.checkArgument(String.valueOf(VERSION).equals(meta.get("version")),
+          "%s: adapter format version %s is not supported; this build reads version %s", file, meta.get("version"),
+          VERSION);
+      String hash = params.frozenHash();
+      Preconditions.checkArgument(hash.equals(meta.get("frozen_sha256")),
+          "%s: these adapters were trained on different frozen weights (sha256 %s); this model's are %s", file,
+          meta.get("frozen_sha256"), hash);
+      Set<String> theirs = new TreeSet<>(r.tensors().keySet());
+      Set<String> ours = new TreeSet<>(params.trainableNames());
+      if (!theirs.equals(ours)) {
+        Set<String> missing = new TreeSet<>(ours);
+        missing.removeAll(theirs);
+        Set<String> extra = new TreeSet<>(theirs);
+        extra.removeAll(ours);
+        throw new IllegalArgumentException(file + ": adapter tensors do not match the model's trainable parameters; "
+            + "missing " + missing + ", unexpected " + extra);
+      }
+      for (String name : ours) {
+        INDArray v = r.read(name);
+        Preconditions.checkArgument(java.util.Arrays.equals(v.shape(), params.spec(name).shape()),
+            "%s: %s has shape %s, the model expects %s", file, name, java.util.Arrays.toString(v.shape()),
+            java.util.Arrays.toString(params.spec(name).shape()));
+        params.get(name).assign(v);
+      }
+    }
+  }
+}
