@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = MtloraCommand.Version.class,
     description = "Multi-task low-rank adaptation (MTLoRA) of Swin Transformers on Deeplearning4j SameDiff.",
-    subcommands = {InfoCommand.class, ParamsCommand.class, ParityCommand.class, BackboneBenchCommand.class,
+    subcommands = {InfoCommand.class, ParamsCommand.class, ParityCommand.class, BenchCommand.class,
+      BackboneBenchCommand.class,
       CommandLine.HelpCommand.class})
 public final class MtloraCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

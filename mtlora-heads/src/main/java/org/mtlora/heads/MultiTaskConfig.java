@@ -144,13 +144,13 @@ public final class MultiTaskConfig {
     return root.toString();
   }
 
-  /** A builder; decoder channels default to [18, 36, 72, 144], loss weights to each task's default. */
+  /** A builder; decoder channels default to 18 * 2^stage ([18, 36, 72, 144]), loss weights to each task's default. */
   public static final class Builder {
     private final SwinConfig swin;
     private final MtLoraConfig lora;
     private final List<Task> tasks;
     private final Map<String, Double> lossWeights = new LinkedHashMap<>();
-    private List<Integer> decoderChannels = List.of(18, 36, 72, 144);
+    private List<Integer> decoderChannels;
     private int decoderHidden;
 
     private Builder(SwinConfig swin, MtLoraConfig lora, List<Task> tasks) {
@@ -183,6 +183,13 @@ public final class MultiTaskConfig {
     /** Validates and builds. */
     public MultiTaskConfig build() {
       Preconditions.checkArgument(!tasks.isEmpty(), "at least one task is needed");
+      if (decoderChannels == null) {
+        List<Integer> c = new ArrayList<>();
+        for (int i = 0; i < swin.numStages(); i++) {
+          c.add(18 << i); // [18, 36, 72, 144] for the four Swin stages
+        }
+        decoderChannels = c;
+      }
       List<String> names = tasks.stream().map(Task::name).toList();
       Preconditions.checkArgument(names.equals(lora.tasks()),
           "tasks %s must equal the adapter configuration's tasks %s (same order)", names, lora.tasks());

@@ -38,7 +38,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /** The training engine on a tiny MTLoRA model with the four PASCAL tasks (dropout and drop path active). */
-class TrainerTest {
+public class TrainerTest {
   @TempDir Path dir;
 
   static final List<String> TASKS = List.of("semseg", "human_parts", "sal", "normals");
@@ -55,7 +55,7 @@ class TrainerTest {
    * A batch of 2 drawn from a seed alone: random images, and per image one class (semseg, parts; a few pixels
    * ignored), one saliency value and one unit normal, so that a tiny model can fit it.
    */
-  static Map<String, INDArray> batch(MultiTaskModel model, long seed) {
+  public static Map<String, INDArray> batch(MultiTaskModel model, long seed) {
     SplittableRandom r = new SplittableRandom(seed);
     int s = model.config().swin().imgSize();
     Map<String, INDArray> b = new HashMap<>();

@@ -1,0 +1,168 @@
+package org.mtlora.bench;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.mtlora.core.adapter.MtLoraConfig;
+import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.params.FreezePolicy;
+import org.mtlora.core.params.ParameterRegistry;
+import org.mtlora.core.train.LrSchedule;
+import org.mtlora.core.train.StepResult;
+import org.mtlora.core.train.Trainer;
+import org.mtlora.core.train.TrainerConfig;
+import org.mtlora.heads.MultiTaskConfig;
+import org.mtlora.heads.MultiTaskModel;
+import org.mtlora.swin.SwinConfig;
+import org.mtlora.tasks.Task;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code mtlora bench}: times the whole multi-task model on random inputs and valid random targets, after warm-up:
+ * the evaluation forward, or the full training step (forward + loss + gradients + AdamW update). Prints one line per
+ * iteration and, last, one JSON line.
+ */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = "Time the multi-task model: evaluation forward or training step, with peak RSS; ends with a JSON line.")
+final class BenchCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--backbone", defaultValue = "tiny", description = "tiny, small or base (default ${DEFAULT-VALUE})")
+  String backbone;
+
+  @Option(names = "--img-size", defaultValue = "448", description = "input side in pixels (default ${DEFAULT-VALUE})")
+  int imgSize;
+
+  @Option(names = "--policy", defaultValue = "mtlora",
+      description = "mtlora, mtlora-plus, full or decoders-only (default ${DEFAULT-VALUE})")
+  String policy;
+
+  @Option(names = "--shared-rank", defaultValue = "16", description = "task-agnostic rank (default ${DEFAULT-VALUE})")
+  int sharedRank;
+
+  @Option(names = "--task-rank", defaultValue = "4", description = "task-specific rank (default ${DEFAULT-VALUE})")
+  int taskRank;
+
+  @Option(names = "--tasks", split = ",", defaultValue = "semseg,human_parts,sal,normals",
+      description = "tasks (default ${DEFAULT-VALUE})")
+  List<String> tasks;
+
+  @Option(names = "--batch", defaultValue = "2", description = "batch size (default ${DEFAULT-VALUE})")
+  int batch;
+
+  @Option(names = "--mode", defaultValue = "train", description = "train (full step) or eval (forward)")
+  String mode;
+
+  @Option(names = "--iters", defaultValue = "3", description = "timed iterations (default ${DEFAULT-VALUE})")
+  int iters;
+
+  @Option(names = "--warmup", defaultValue = "1", description = "untimed iterations first (default ${DEFAULT-VALUE})")
+  int warmup;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    FreezePolicy freeze = FreezePolicy.named(policy);
+    SwinConfig swin = SwinConfig.preset(backbone, imgSize);
+    MtLoraConfig lora = freeze == FreezePolicy.MTLORA ? MtLoraConfig.mtlora(tasks, swin.numStages(), sharedRank,
+        taskRank) : freeze == FreezePolicy.MTLORA_PLUS ? MtLoraConfig.mtloraPlus(tasks, swin.numStages(), sharedRank,
+        taskRank) : MtLoraConfig.disabled(tasks, swin.numStages());
+    MultiTaskModel model = new MultiTaskModel(MultiTaskConfig.pascal(swin, lora));
+    ParameterRegistry params = model.newRegistry(freeze, 0);
+    out.printf(Locale.ROOT, "bench %s: Swin-%s %d, policy %s, batch %d, %,d trainable of %,d parameters%n", mode,
+        backbone, imgSize, policy, batch, params.report().trainableParameters(), params.report().totalParameters());
+    out.flush();
+    Map<String, INDArray> data = randomBatch(model, batch, 0);
+    boolean train = mode.equals("train");
+    GraphContext ctx = train ? GraphContext.training(SameDiff.create(), params, DataType.FLOAT)
+        : GraphContext.evaluation(SameDiff.create(), params, DataType.FLOAT);
+    MultiTaskModel.Graph g = model.build(ctx, train);
+    List<Double> times = new ArrayList<>();
+    int total = warmup + iters;
+    if (train) {
+      LrSchedule schedule = new LrSchedule(1e-4, 1e-4, 1e-4, 0, total);
+      new Trainer(TrainerConfig.builder(schedule).build(), List.of((StepResult r) -> {
+        record(out, r.step(), r.seconds(), times);
+      })).fit(g, step -> data, null);
+    } else {
+      List<String> names = new ArrayList<>();
+      g.outputs().values().forEach(v -> names.add(v.name()));
+      for (int i = 0; i < total; i++) {
+        long t0 = System.nanoTime();
+        g.sd().output(Map.of(MultiTaskModel.INPUT, data.get(MultiTaskModel.INPUT)), names);
+        record(out, i, (System.nanoTime() - t0) / 1e9, times);
+      }
+    }
+    double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    out.printf(Locale.ROOT, "{\"bench\":\"model\",\"mode\":\"%s\",\"backbone\":\"%s\",\"img_size\":%d,\"policy\":\"%s\","
+            + "\"shared_rank\":%d,\"task_rank\":%d,\"tasks\":%d,\"batch\":%d,\"median_s\":%.4f,\"min_s\":%.4f,"
+            + "\"max_s\":%.4f,\"peak_rss_mb\":%d,\"backend\":\"%s\",\"threads\":%d,\"blas_threads\":%d}%n",
+        mode, backbone, imgSize, policy, sharedRank, taskRank, tasks.size(), batch,
+        sorted.length == 0 ? Double.NaN : sorted[sorted.length / 2], sorted.length == 0 ? Double.NaN : sorted[0],
+        sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1], ProcessMemory.peakRssMib(),
+        Nd4j.getBackend().getClass().getSimpleName(), Nd4j.getEnvironment().maxThreads(),
+        Nd4j.factory().blas().getMaxThreads());
+    out.flush();
+    return 0;
+  }
+
+  private void record(PrintWriter out, long i, double seconds, List<Double> times) {
+    boolean timed = i >= warmup;
+    out.printf(Locale.ROOT, "%s %d: %.3f s (rss %d MiB, peak %d MiB)%n", timed ? "iter" : "warmup",
+        timed ? i - warmup : i, seconds, ProcessMemory.rssMib(), ProcessMemory.peakRssMib());
+    out.flush();
+    if (timed) {
+      times.add(seconds);
+    }
+  }
+
+  /** Random images and valid random targets (classes, 0/1 saliency, unit normals), from a seed. */
+  static Map<String, INDArray> randomBatch(MultiTaskModel model, int batch, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    int s = model.config().swin().imgSize();
+    Map<String, INDArray> b = new HashMap<>();
+    float[] img = new float[batch * 3 * s * s];
+    for (int i = 0; i < img.length; i++) {
+      img[i] = (float) (2 * r.nextDouble() - 1);
+    }
+    b.put(MultiTaskModel.INPUT, Nd4j.createFromArray(img).reshape(batch, 3, s, s));
+    for (Task t : model.config().tasks()) {
+      int c = t.targetChannels();
+      float[] v = new float[batch * c * s * s];
+      int plane = s * s;
+      for (int n = 0; n < batch; n++) {
+        for (int p = 0; p < plane; p++) {
+          if (t.name().equals("normals")) {
+            double x = r.nextDouble() - 0.5;
+            double y = r.nextDouble() - 0.5;
+            double z = r.nextDouble() + 0.1;
+            double len = Math.sqrt(x * x + y * y + z * z);
+            v[(n * 3) * plane + p] = (float) (x / len);
+            v[(n * 3 + 1) * plane + p] = (float) (y / len);
+            v[(n * 3 + 2) * plane + p] = (float) (z / len);
+          } else if (t.name().equals("sal")) {
+            v[n * plane + p] = r.nextBoolean() ? 1 : 0;
+          } else {
+            v[n * plane + p] = r.nextInt(t.outputChannels());
+          }
+        }
+      }
+      b.put("target/" + t.name(), Nd4j.createFromArray(v).reshape(batch, c, s, s));
+    }
+    return b;
+  }
+}
