@@ -1,0 +1,138 @@
+package org.mtlora.data;
+
+import com.google.common.base.Preconditions;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.mtlora.core.train.BatchSource;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Batches of a {@link PascalContextDataset} at a fixed size, as the model's placeholders ({@code input}, {@code
+ * target/semseg}, {@code target/human_parts}, {@code target/sal}, {@code target/normals}).
+ *
+ * <p>Training batches are a function of the step: epoch {@code e} visits the samples in an order shuffled from
+ * {@code (seed, e)}, dropping the last partial batch as the reference's loader does, and each sample is flipped with
+ * probability 0.5 from {@code (seed, step, slot)}; so a resumed run sees exactly the same batches. Decoded samples are
+ * cached in memory after first use (the data sets this is meant for fit; the real PASCAL-Context at 448 needs ~3 GB).
+ */
+public final class PascalBatches implements BatchSource {
+  private final PascalContextDataset data;
+  private final int size;
+  private final int batch;
+  private final long seed;
+  private final boolean train;
+  private final List<PascalSample> cache;
+
+  /**
+   * @param size output side (the model's image size)
+   * @param train shuffle and flip (training) or keep order (evaluation)
+   */
+  public PascalBatches(PascalContextDataset data, int size, int batch, long seed, boolean train) {
+    Preconditions.checkArgument(batch > 0 && (!train || batch <= data.size()),
+        "batch %s must be positive and at most the %s training samples", batch, data.size());
+    this.data = data;
+    this.size = size;
+    this.batch = batch;
+    this.seed = seed;
+    this.train = train;
+    this.cache = new ArrayList<>(java.util.Collections.nCopies(data.size(), null));
+  }
+
+  /** Full batches per epoch (training). */
+  public int stepsPerEpoch() {
+    return data.size() / batch;
+  }
+
+  /** Number of evaluation batches (the last may be partial). */
+  public int evaluationBatches() {
+    return (data.size() + batch - 1) / batch;
+  }
+
+  @Override
+  public Map<String, INDArray> batch(long step) {
+    int[] indices;
+    if (train) {
+      long epoch = step / stepsPerEpoch();
+      int[] order = shuffled(data.size(), new SplittableRandom(seed * 1_000_003L + epoch));
+      int start = (int) (step % stepsPerEpoch()) * batch;
+      indices = java.util.Arrays.copyOfRange(order, start, start + batch);
+    } else {
+      int start = (int) step * batch;
+      indices = new int[Math.min(batch, data.size() - start)];
+      for (int i = 0; i < indices.length; i++) {
+        indices[i] = start + i;
+      }
+    }
+    List<PascalSample> samples = new ArrayList<>();
+    for (int slot = 0; slot < indices.length; slot++) {
+      PascalSample s = sample(indices[slot]);
+      if (train && new SplittableRandom(seed ^ (step * 31 + slot) * 0x9E3779B97F4A7C15L).nextBoolean()) {
+        s = Transforms.flipHorizontal(s);
+      }
+      samples.add(s);
+    }
+    return tensors(samples, size);
+  }
+
+  /** Decoded and resized sample {@code i} (cached). */
+  public synchronized PascalSample sample(int i) {
+    PascalSample s = cache.get(i);
+    if (s == null) {
+      try {
+        s = Transforms.resize(data.read(i), size);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      cache.set(i, s);
+    }
+    return s;
+  }
+
+  /** Stacks samples into the model's placeholders. */
+  public static Map<String, INDArray> tensors(List<PascalSample> samples, int size) {
+    int b = samples.size();
+    int n = size * size;
+    float[] img = new float[b * 3 * n];
+    float[] semseg = new float[b * n];
+    float[] parts = new float[b * n];
+    float[] sal = new float[b * n];
+    float[] normals = new float[b * 3 * n];
+    for (int k = 0; k < b; k++) {
+      PascalSample s = samples.get(k);
+      System.arraycopy(Transforms.normaliseImage(s.image()), 0, img, k * 3 * n, 3 * n);
+      System.arraycopy(s.normals(), 0, normals, k * 3 * n, 3 * n);
+      for (int i = 0; i < n; i++) {
+        semseg[k * n + i] = s.semseg()[i];
+        parts[k * n + i] = s.parts()[i];
+        sal[k * n + i] = s.sal()[i];
+      }
+    }
+    Map<String, INDArray> out = new HashMap<>();
+    out.put("input", Nd4j.createFromArray(img).reshape(b, 3, size, size));
+    out.put("target/semseg", Nd4j.createFromArray(semseg).reshape(b, 1, size, size));
+    out.put("target/human_parts", Nd4j.createFromArray(parts).reshape(b, 1, size, size));
+    out.put("target/sal", Nd4j.createFromArray(sal).reshape(b, 1, size, size));
+    out.put("target/normals", Nd4j.createFromArray(normals).reshape(b, 3, size, size));
+    return out;
+  }
+
+  private static int[] shuffled(int n, SplittableRandom r) {
+    int[] a = new int[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = i;
+    }
+    for (int i = n - 1; i > 0; i--) {
+      int j = r.nextInt(i + 1);
+      int t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+}

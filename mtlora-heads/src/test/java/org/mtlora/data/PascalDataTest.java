@@ -1,0 +1,142 @@
+package org.mtlora.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+class PascalDataTest {
+  @TempDir static Path root;
+
+  @BeforeAll
+  static void generate() throws IOException {
+    SyntheticPascal.generate(root, 5, 2, 48, 1);
+  }
+
+  @Test
+  void readsEveryFileOfTheLayout() throws IOException {
+    PascalContextDataset ds = new PascalContextDataset(root, "train", SyntheticPascal.NORMALS_VALID);
+    assertEquals(5, ds.size());
+    for (int i = 0; i < ds.size(); i++) {
+      PascalSample s = ds.read(i);
+      assertEquals(48, s.height());
+      int cls = SyntheticPascal.CLASSES[i % SyntheticPascal.CLASSES.length];
+      int objectPixels = 0;
+      for (int p = 0; p < 48 * 48; p++) {
+        int v = s.semseg()[p];
+        assertTrue(v == 0 || v == cls || v == 255, "semseg holds palette indices: " + v);
+        if (v == cls) {
+          objectPixels++;
+          assertEquals(1, s.sal()[p], "the object is salient");
+        }
+      }
+      assertTrue(objectPixels > 50, "object present: " + objectPixels);
+      if (cls == 15) {
+        java.util.Set<Integer> groups = new java.util.TreeSet<>();
+        for (int v : s.parts()) {
+          groups.add(v);
+        }
+        assertEquals(java.util.Set.of(0, 1, 2, 3, 4, 5, 6), groups, "a person paints all six part groups");
+      } else {
+        for (int v : s.parts()) {
+          assertEquals(255, v, "person-free images are ignored for parts");
+        }
+      }
+      // the top rows are "unknown" in the label map: zero normals (ignored later); elsewhere unit-ish vectors
+      assertEquals(0f, s.normals()[0]);
+      int n = 48 * 48;
+      int p = 47 * 48 + 2;
+      double len = Math.sqrt(Math.pow(s.normals()[p], 2) + Math.pow(s.normals()[n + p], 2)
+          + Math.pow(s.normals()[2 * n + p], 2));
+      assertEquals(1.0, len, 0.02);
+    }
+  }
+
+  @Test
+  void batchesAreDeterministicAndShaped() {
+    PascalBatches a = batches(7);
+    PascalBatches b = batches(7);
+    Map<String, INDArray> x = a.batch(3);
+    assertEquals(x, b.batch(3), "same seed, same step, same batch");
+    assertArrayEquals(new long[] {2, 3, 32, 32}, x.get("input").shape());
+    assertArrayEquals(new long[] {2, 3, 32, 32}, x.get("target/normals").shape());
+    assertArrayEquals(new long[] {2, 1, 32, 32}, x.get("target/semseg").shape());
+    assertEquals(2, a.stepsPerEpoch(), "5 samples, batch 2, last partial batch dropped");
+    // top rows ignored for normals after the resize
+    assertEquals(255f, x.get("target/normals").getFloat(0, 0, 0, 0));
+  }
+
+  private static PascalBatches batches(long seed) {
+    try {
+      return new PascalBatches(new PascalContextDataset(root, "train", SyntheticPascal.NORMALS_VALID), 32, 2, seed,
+          true);
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void missingAndCorruptFilesAreNamed() throws IOException {
+    Path broken = root.resolveSibling(root.getFileName() + "-broken");
+    copy(root, broken);
+    PascalContextDataset ds = new PascalContextDataset(broken, "val", SyntheticPascal.NORMALS_VALID);
+    String id = ds.ids().get(0);
+    Files.delete(broken.resolve("JPEGImages").resolve(id + ".jpg"));
+    NoSuchFileException e1 = assertThrows(NoSuchFileException.class, () -> ds.read(0));
+    assertTrue(e1.getMessage().contains(id + ".jpg"), e1.getMessage());
+    String id2 = ds.ids().get(1);
+    Files.writeString(broken.resolve("human_parts").resolve(id2 + ".mat"), "not a mat file");
+    IOException e2 = assertThrows(IOException.class, () -> ds.read(1));
+    assertTrue(e2.getMessage().contains(id2 + ".mat"), e2.getMessage());
+    NoSuchFileException e3 = assertThrows(NoSuchFileException.class,
+        () -> new PascalContextDataset(broken, "test", SyntheticPascal.NORMALS_VALID));
+    assertTrue(e3.getMessage().contains("test.txt"), e3.getMessage());
+  }
+
+  private static void copy(Path from, Path to) throws IOException {
+    try (var walk = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        Path t = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(t);
+        } else {
+          Files.copy(p, t);
+        }
+      }
+    }
+  }
+
+  @Test
+  void transformsFollowOpenCv() {
+    // nearest: 4 -> 2 takes indices 0 and 2; 2 -> 4 repeats
+    assertArrayEquals(new int[] {1, 3}, Transforms.resizeNearest(new int[] {1, 2, 3, 4}, 1, 4, 1, 2));
+    assertArrayEquals(new int[] {5, 5, 6, 6}, Transforms.resizeNearest(new int[] {5, 6}, 1, 2, 1, 4));
+    // bicubic keeps constants and reproduces a linear ramp where all four taps are inside (half-pixel centres)
+    float[] c = Transforms.resizeBicubic(new float[] {7, 7, 7, 7}, 1, 2, 2, 3, 5);
+    for (float v : c) {
+      assertEquals(7f, v, 1e-5);
+    }
+    float[] ramp = Transforms.resizeBicubic(new float[] {0, 10, 20, 30}, 1, 1, 4, 1, 8);
+    assertEquals(12.5f, ramp[3], 1e-4); // source x = 1.25, all four taps inside: a cubic reproduces a ramp
+    assertEquals(17.5f, ramp[4], 1e-4); // source x = 1.75
+    // flip mirrors and negates the normals' x
+    PascalSample s = new PascalSample("x", 1, 2, new float[] {1, 2, 3, 4, 5, 6}, new int[] {1, 2}, new int[] {0, 3},
+        new int[] {0, 1}, new float[] {0.6f, 0f, 0f, 0f, 0.8f, 1f});
+    PascalSample f = Transforms.flipHorizontal(s);
+    assertArrayEquals(new int[] {2, 1}, f.semseg());
+    assertArrayEquals(new float[] {-0f, -0.6f, 0f, 0f, 1f, 0.8f}, f.normals());
+    // normals: zero vectors become 255 (ignored), others unit length
+    float[] fin = Transforms.finishNormals(new float[] {0, 3, 0, 0, 0, 4});
+    assertArrayEquals(new float[] {255, 0, 255, 0, 255, 1}, fin, 1e-6f);
+  }
+}
