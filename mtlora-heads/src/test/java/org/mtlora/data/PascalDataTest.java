@@ -121,14 +121,16 @@ class PascalDataTest {
     // nearest: 4 -> 2 takes indices 0 and 2; 2 -> 4 repeats
     assertArrayEquals(new int[] {1, 3}, Transforms.resizeNearest(new int[] {1, 2, 3, 4}, 1, 4, 1, 2));
     assertArrayEquals(new int[] {5, 5, 6, 6}, Transforms.resizeNearest(new int[] {5, 6}, 1, 2, 1, 4));
-    // bicubic keeps constants and reproduces a linear ramp where all four taps are inside (half-pixel centres)
+    // bicubic keeps constants; interior values by hand from OpenCV's cubic coefficients (half-pixel centres)
     float[] c = Transforms.resizeBicubic(new float[] {7, 7, 7, 7}, 1, 2, 2, 3, 5);
     for (float v : c) {
       assertEquals(7f, v, 1e-5);
     }
     float[] ramp = Transforms.resizeBicubic(new float[] {0, 10, 20, 30}, 1, 1, 4, 1, 8);
-    assertEquals(12.5f, ramp[3], 1e-4); // source x = 1.25, all four taps inside: a cubic reproduces a ramp
-    assertEquals(17.5f, ramp[4], 1e-4); // source x = 1.75
+    // source x = 1.25: OpenCV's weights at t = 0.25 (a = -0.75) are -0.10546875, 0.87890625, 0.26171875,
+    // -0.03515625 on x = 0..3, so the value is 10 * (1 + 0.296875) (Keys' a = -0.75 does not reproduce ramps exactly)
+    assertEquals(12.96875f, ramp[3], 1e-4);
+    assertEquals(17.03125f, ramp[4], 1e-4); // source x = 1.75, the mirrored weights
     // flip mirrors and negates the normals' x
     PascalSample s = new PascalSample("x", 1, 2, new float[] {1, 2, 3, 4, 5, 6}, new int[] {1, 2}, new int[] {0, 3},
         new int[] {0, 1}, new float[] {0.6f, 0f, 0f, 0f, 0.8f, 1f});
