@@ -138,7 +138,7 @@ class PascalDataTest {
     assertArrayEquals(new int[] {2, 1}, f.semseg());
     assertArrayEquals(new float[] {-0f, -0.6f, 0f, 0f, 1f, 0.8f}, f.normals());
     // normals: zero vectors become 255 (ignored), others unit length
-    float[] fin = Transforms.finishNormals(new float[] {0, 3, 0, 0, 0, 4});
-    assertArrayEquals(new float[] {255, 0, 255, 0, 255, 1}, fin, 1e-6f);
+    float[] fin = Transforms.finishNormals(new float[] {0, 3, 0, 0, 0, 4}); // pixels (0,0,0) and (3,0,4)
+    assertArrayEquals(new float[] {255, 0.6f, 255, 0, 255, 0.8f}, fin, 1e-6f);
   }
 }
