@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = MtloraCommand.Version.class,
     description = "Multi-task low-rank adaptation (MTLoRA) of Swin Transformers on Deeplearning4j SameDiff.",
-    subcommands = {InfoCommand.class, ParamsCommand.class, ParityCommand.class, BenchCommand.class,
+    subcommands = {DemoCommand.class, InfoCommand.class, ParamsCommand.class, ParityCommand.class, BenchCommand.class,
       BackboneBenchCommand.class,
       CommandLine.HelpCommand.class})
 public final class MtloraCommand implements Runnable {
@@ -28,7 +28,18 @@ public final class MtloraCommand implements Runnable {
 
   /** The configured command line (used by {@link #main} and by tests). */
   static CommandLine commandLine() {
-    return new CommandLine(new MtloraCommand()).setCaseInsensitiveEnumValuesAllowed(true);
+    return new CommandLine(new MtloraCommand()).setCaseInsensitiveEnumValuesAllowed(true)
+        .setExecutionExceptionHandler((ex, cl, parsed) -> {
+          // Bad input and I/O problems get one clear line; anything else is a bug and keeps its stack trace.
+          if (ex instanceof IllegalArgumentException || ex instanceof IOException
+              || ex instanceof java.io.UncheckedIOException
+              || ex instanceof org.mtlora.core.train.TrainingDivergedException) {
+            cl.getErr().println("mtlora " + cl.getCommandName() + ": error: " + ex.getMessage());
+            cl.getErr().flush();
+            return 1;
+          }
+          throw ex;
+        });
   }
 
   @Override
