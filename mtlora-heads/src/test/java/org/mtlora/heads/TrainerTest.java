@@ -188,6 +188,11 @@ public class TrainerTest {
     for (String n : run.params().trainableNames()) {
       assertEquals(run.params().get(n), same.get(n), n);
     }
+    for (var s : run.params().specs()) {
+      if (s.isBuffer()) {
+        assertEquals(run.params().get(s.name()), same.get(s.name()), "buffers travel with the adapters: " + s.name());
+      }
+    }
     ParameterRegistry otherBase = run.model().newRegistry(FreezePolicy.MTLORA, 99);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> AdapterFiles.load(file, otherBase));

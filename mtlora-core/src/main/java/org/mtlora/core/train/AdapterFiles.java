@@ -18,8 +18,9 @@ import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Adapter files: only the trainable tensors (adapters, norms, tables, decoders...), under the reference's names and
- * layouts, so that a PyTorch user can {@code model.load_state_dict(load_file(path), strict=False)} them; plus a
+ * Adapter files: only the trainable tensors (adapters, norms, tables, decoders...) and the buffers (batch-norm running
+ * statistics, which inference needs), under the reference's names and layouts, so that a PyTorch user can {@code
+ * model.load_state_dict(load_file(path), strict=False)} them; plus a
  * sidecar {@code .json} with the format version, the model description and the SHA-256 of the frozen weights they
  * were trained on. Loading onto a different base is refused.
  */
@@ -45,7 +46,7 @@ public final class AdapterFiles {
    */
   public static long save(Path file, ParameterRegistry params, String modelDescription) throws IOException {
     Map<String, INDArray> tensors = new LinkedHashMap<>();
-    for (String name : params.trainableNames()) {
+    for (String name : adapterNames(params)) {
       tensors.put(name, params.get(name));
     }
     String hash = params.frozenHash();
@@ -62,6 +63,13 @@ public final class AdapterFiles {
     byte[] bytes = json.writerWithDefaultPrettyPrinter().writeValueAsString(side).getBytes(StandardCharsets.UTF_8);
     AtomicFiles.write(sidecar(file), ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
     return Files.size(file);
+  }
+
+  /** What an adapter file holds: the trainable parameters, then every buffer, in declaration order. */
+  static java.util.List<String> adapterNames(ParameterRegistry params) {
+    java.util.List<String> names = new java.util.ArrayList<>(params.trainableNames());
+    params.specs().stream().filter(org.mtlora.core.params.ParamSpec::isBuffer).forEach(s -> names.add(s.name()));
+    return names;
   }
 
   /**
@@ -81,13 +89,13 @@ public final class AdapterFiles {
           "%s: these adapters were trained on different frozen weights (sha256 %s); this model's are %s", file,
           meta.get("frozen_sha256"), hash);
       Set<String> theirs = new TreeSet<>(r.tensors().keySet());
-      Set<String> ours = new TreeSet<>(params.trainableNames());
+      Set<String> ours = new TreeSet<>(adapterNames(params));
       if (!theirs.equals(ours)) {
         Set<String> missing = new TreeSet<>(ours);
         missing.removeAll(theirs);
         Set<String> extra = new TreeSet<>(theirs);
         extra.removeAll(ours);
-        throw new IllegalArgumentException(file + ": adapter tensors do not match the model's trainable parameters; "
+        throw new IllegalArgumentException(file + ": adapter tensors do not match the model's trainable parameters and buffers; "
             + "missing " + missing + ", unexpected " + extra);
       }
       for (String name : ours) {

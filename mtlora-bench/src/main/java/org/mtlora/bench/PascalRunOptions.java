@@ -1,0 +1,85 @@
+package org.mtlora.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.IntPredicate;
+import org.mtlora.core.adapter.MtLoraConfig;
+import org.mtlora.core.params.FreezePolicy;
+import org.mtlora.heads.MultiTaskConfig;
+import org.mtlora.swin.SwinConfig;
+import picocli.CommandLine.Option;
+
+/** Options shared by {@code train} and {@code eval}: data, model shape and adapters, with the reference's defaults. */
+final class PascalRunOptions {
+  @Option(names = "--pascal", required = true, description = "PASCAL-Context multi-task root (PASCAL_MT layout)")
+  Path pascal;
+
+  @Option(names = "--backbone", defaultValue = "tiny", description = "tiny, small or base (default ${DEFAULT-VALUE})")
+  String backbone;
+
+  @Option(names = "--img-size", defaultValue = "448", description = "input side (default ${DEFAULT-VALUE})")
+  int imgSize;
+
+  @Option(names = "--tasks", split = ",", defaultValue = "semseg,normals,sal,human_parts",
+      description = "tasks (default ${DEFAULT-VALUE})")
+  List<String> tasks;
+
+  @Option(names = "--policy", defaultValue = "mtlora", description = "mtlora, mtlora-plus, full or decoders-only")
+  String policy;
+
+  @Option(names = "--shared-rank", defaultValue = "16", description = "task-agnostic rank (default ${DEFAULT-VALUE})")
+  int sharedRank;
+
+  @Option(names = "--task-rank", defaultValue = "4", description = "task-specific rank (default ${DEFAULT-VALUE})")
+  int taskRank;
+
+  @Option(names = "--backbone-weights", required = true,
+      description = "pretrained Swin weights (safetensors, official or reference names)")
+  Path backboneWeights;
+
+  @Option(names = "--normals-valid-classes",
+      description = "file with the PASCAL-Context label-map class ids whose normals count (one per line); default: "
+          + "every class except 0")
+  Path normalsValid;
+
+  @Option(names = "--batch", defaultValue = "32", description = "batch size (default ${DEFAULT-VALUE})")
+  int batch;
+
+  @Option(names = "--seed", defaultValue = "0", description = "seed (default ${DEFAULT-VALUE})")
+  long seed;
+
+  FreezePolicy freezePolicy() {
+    return FreezePolicy.named(policy);
+  }
+
+  MultiTaskConfig config() {
+    SwinConfig swin = SwinConfig.preset(backbone, imgSize);
+    FreezePolicy p = freezePolicy();
+    MtLoraConfig lora = p == FreezePolicy.MTLORA ? MtLoraConfig.mtlora(tasks, swin.numStages(), sharedRank, taskRank)
+        : p == FreezePolicy.MTLORA_PLUS ? MtLoraConfig.mtloraPlus(tasks, swin.numStages(), sharedRank, taskRank)
+        : MtLoraConfig.disabled(tasks, swin.numStages());
+    return MultiTaskConfig.pascal(swin, lora);
+  }
+
+  IntPredicate normalsValidClasses() throws IOException {
+    if (normalsValid == null) {
+      return c -> c != 0;
+    }
+    Set<Integer> ids = new HashSet<>();
+    for (String line : Files.readAllLines(normalsValid, StandardCharsets.UTF_8)) {
+      if (!line.isBlank()) {
+        try {
+          ids.add(Integer.parseInt(line.trim()));
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException(normalsValid + ": expected one class id per line, found '" + line + "'");
+        }
+      }
+    }
+    return ids::contains;
+  }
+}
