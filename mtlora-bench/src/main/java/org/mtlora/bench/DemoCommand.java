@@ -23,6 +23,7 @@ import org.mtlora.core.train.ConsoleProgress;
 import org.mtlora.core.train.CsvLog;
 import org.mtlora.core.train.LossPlot;
 import org.mtlora.core.train.LrSchedule;
+import org.mtlora.core.train.PrefetchingBatchSource;
 import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
 import org.mtlora.data.PascalBatches;
@@ -137,8 +138,10 @@ final class DemoCommand implements Callable<Integer> {
     TrainerConfig tc = TrainerConfig.builder(new LrSchedule(3e-3, 1e-4, 1e-4, steps / 10, steps)).seed(seed)
         .checkpoints(runDir.resolve("checkpoints"), Math.max(1, steps / 2), 2).modelDescription(config.toJson())
         .build();
-    new Trainer(tc, List.of(new ConsoleProgress("fine-tune"), new CsvLog(runDir.resolve("log.csv")),
-        new LossPlot(runDir.resolve("loss.png")))).fit(g, trainBatches, null);
+    try (PrefetchingBatchSource prefetch = new PrefetchingBatchSource(trainBatches, 2, 1)) {
+      new Trainer(tc, List.of(new ConsoleProgress("fine-tune"), new CsvLog(runDir.resolve("log.csv")),
+          new LossPlot(runDir.resolve("loss.png")))).fit(g, prefetch, null);
+    }
     Map<String, Double> after = Evaluator.evaluate(model, params, valBatches, valBatches.evaluationBatches(),
         DeltaM.PAPER_BASELINES);
     long adapterBytes = AdapterFiles.save(runDir.resolve("adapters.safetensors"), params, config.toJson());

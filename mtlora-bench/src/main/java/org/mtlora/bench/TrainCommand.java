@@ -16,6 +16,7 @@ import org.mtlora.core.train.ConsoleProgress;
 import org.mtlora.core.train.CsvLog;
 import org.mtlora.core.train.LossPlot;
 import org.mtlora.core.train.LrSchedule;
+import org.mtlora.core.train.PrefetchingBatchSource;
 import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
 import org.mtlora.data.PascalBatches;
@@ -78,8 +79,10 @@ final class TrainCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "training %d steps (%d epochs of %d), batch %d%s%n", steps, epochs,
         batches.stepsPerEpoch(), opts.batch, from == null ? "" : ", resuming from " + from);
     out.flush();
-    new Trainer(tc, List.of(new ConsoleProgress("train"), new CsvLog(runDir.resolve("log.csv")),
-        new LossPlot(runDir.resolve("loss.png")))).fit(g, batches, from);
+    try (PrefetchingBatchSource prefetch = new PrefetchingBatchSource(batches, 2, 1)) {
+      new Trainer(tc, List.of(new ConsoleProgress("train"), new CsvLog(runDir.resolve("log.csv")),
+          new LossPlot(runDir.resolve("loss.png")))).fit(g, prefetch, from);
+    }
     AdapterFiles.save(runDir.resolve("adapters.safetensors"), params, config.toJson());
     PascalBatches valBatches = new PascalBatches(val, config.swin().imgSize(), opts.batch, opts.seed, false);
     Map<String, Double> metrics = Evaluator.evaluate(model, params, valBatches, valBatches.evaluationBatches(),

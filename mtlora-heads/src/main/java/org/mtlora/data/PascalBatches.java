@@ -17,9 +17,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * target/semseg}, {@code target/human_parts}, {@code target/sal}, {@code target/normals}).
  *
  * <p>Training batches are a function of the step: epoch {@code e} visits the samples in an order shuffled from
- * {@code (seed, e)}, dropping the last partial batch as the reference's loader does, and each sample is flipped with
- * probability 0.5 from {@code (seed, step, slot)}; so a resumed run sees exactly the same batches. Decoded samples are
- * cached in memory after first use (the data sets this is meant for fit; the real PASCAL-Context at 448 needs ~3 GB).
+ * {@code (seed, e)}, dropping the last partial batch as the reference's loader does, and each sample gets the
+ * reference's training transforms drawn from {@code (seed, step, slot)} (flip with probability 0.5, rotation U(-20,
+ * 20) degrees and scale U(0.75, 1.25), fixed resize); so a resumed run sees exactly the same batches. Decoded samples
+ * are cached in memory after first use (the whole of PASCAL-Context at its original size needs a few GB).
  */
 public final class PascalBatches implements BatchSource {
   private final PascalContextDataset data;
@@ -28,6 +29,7 @@ public final class PascalBatches implements BatchSource {
   private final long seed;
   private final boolean train;
   private final List<PascalSample> cache;
+  private final List<PascalSample> resized;
 
   /**
    * @param size output side (the model's image size)
@@ -42,6 +44,7 @@ public final class PascalBatches implements BatchSource {
     this.seed = seed;
     this.train = train;
     this.cache = new ArrayList<>(java.util.Collections.nCopies(data.size(), null));
+    this.resized = new ArrayList<>(java.util.Collections.nCopies(data.size(), null));
   }
 
   /** Full batches per epoch (training). */
@@ -71,21 +74,39 @@ public final class PascalBatches implements BatchSource {
     }
     List<PascalSample> samples = new ArrayList<>();
     for (int slot = 0; slot < indices.length; slot++) {
-      PascalSample s = sample(indices[slot]);
-      if (train && new SplittableRandom(seed ^ (step * 31 + slot) * 0x9E3779B97F4A7C15L).nextBoolean()) {
+      if (!train) {
+        samples.add(sample(indices[slot]));
+        continue;
+      }
+      // the reference's training transforms, drawn from (seed, step, slot): flip, scale and rotate, fixed resize
+      SplittableRandom r = new SplittableRandom(seed ^ (step * 31 + slot) * 0x9E3779B97F4A7C15L);
+      PascalSample s = original(indices[slot]);
+      if (r.nextBoolean()) {
         s = Transforms.flipHorizontal(s);
       }
-      samples.add(s);
+      double rot = -20 + 40 * r.nextDouble();
+      double scale = 0.75 + 0.5 * r.nextDouble();
+      samples.add(Transforms.resize(Transforms.scaleAndRotate(s, rot, scale), size));
     }
     return tensors(samples, size);
   }
 
-  /** Decoded and resized sample {@code i} (cached). */
+  /** Evaluation sample {@code i}: decoded and resized to the model size (cached). */
   public synchronized PascalSample sample(int i) {
+    PascalSample s = resized.get(i);
+    if (s == null) {
+      s = Transforms.resize(original(i), size);
+      resized.set(i, s);
+    }
+    return s;
+  }
+
+  /** Sample {@code i} at its original resolution (cached). */
+  private synchronized PascalSample original(int i) {
     PascalSample s = cache.get(i);
     if (s == null) {
       try {
-        s = Transforms.resize(data.read(i), size);
+        s = data.read(i);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }

@@ -69,16 +69,97 @@ public final class Transforms {
     double scale = (double) in / out;
     double f = (d + 0.5) * scale - 0.5;
     int s = (int) Math.floor(f);
-    double t = f - s;
+    for (int k = 0; k < 4; k++) {
+      idx[k] = Math.min(Math.max(s - 1 + k, 0), in - 1);
+    }
+    return cubicWeights(f - s);
+  }
+
+  /**
+   * The reference's ScaleNRotate: {@code cv2.getRotationMatrix2D((w/2, h/2), rot, scale)} and a warp to the same size
+   * with a constant 0 border — nearest sampling (rounded source position) for the label maps, bicubic for the image
+   * and the normals, whose (x, y) components are first rotated in-plane by {@code rot}. Padded areas become class 0
+   * (background) for segmentation and parts, 0 for saliency, and zero normals (ignored after {@link #finishNormals}).
+   *
+   * @param rotDegrees rotation in degrees (the reference draws U(-20, 20))
+   * @param scale scale factor (the reference draws U(0.75, 1.25))
+   */
+  public static PascalSample scaleAndRotate(PascalSample s, double rotDegrees, double scale) {
+    int h = s.height();
+    int w = s.width();
+    double a = scale * Math.cos(Math.toRadians(rotDegrees));
+    double b = scale * Math.sin(Math.toRadians(rotDegrees));
+    double cx = w / 2.0;
+    double cy = h / 2.0;
+    // forward map src -> dst: [a, b, (1-a)cx - b cy; -b, a, b cx + (1-a) cy]; sampling uses its inverse
+    double m02 = (1 - a) * cx - b * cy;
+    double m12 = b * cx + (1 - a) * cy;
+    double det = a * a + b * b;
+    double[] inv = {a / det, -b / det, -(a * m02 - b * m12) / det, b / det, a / det, -(b * m02 + a * m12) / det};
+    float[] normals = s.normals().clone();
+    int n = h * w;
+    double rot = Math.toRadians(rotDegrees);
+    for (int i = 0; i < n; i++) {
+      double x = normals[i];
+      double y = normals[n + i];
+      double r = Math.sqrt(x * x + y * y);
+      double inPlane = Math.atan2(x, y);
+      normals[i] = (float) (Math.sin(inPlane + rot) * r);
+      normals[n + i] = (float) (Math.cos(inPlane + rot) * r);
+    }
+    return new PascalSample(s.id(), h, w, warpCubic(s.image(), 3, h, w, inv), warpNearest(s.semseg(), h, w, inv),
+        warpNearest(s.parts(), h, w, inv), warpNearest(s.sal(), h, w, inv), warpCubic(normals, 3, h, w, inv));
+  }
+
+  private static int[] warpNearest(int[] src, int h, int w, double[] inv) {
+    int[] out = new int[h * w];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int sx = (int) Math.round(inv[0] * x + inv[1] * y + inv[2]);
+        int sy = (int) Math.round(inv[3] * x + inv[4] * y + inv[5]);
+        out[y * w + x] = sx < 0 || sy < 0 || sx >= w || sy >= h ? 0 : src[sy * w + sx];
+      }
+    }
+    return out;
+  }
+
+  private static float[] warpCubic(float[] src, int c, int h, int w, double[] inv) {
+    float[] out = new float[src.length];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        double fx = inv[0] * x + inv[1] * y + inv[2];
+        double fy = inv[3] * x + inv[4] * y + inv[5];
+        int ix = (int) Math.floor(fx);
+        int iy = (int) Math.floor(fy);
+        double[] wx = cubicWeights(fx - ix);
+        double[] wy = cubicWeights(fy - iy);
+        for (int k = 0; k < c; k++) {
+          double v = 0;
+          for (int j = 0; j < 4; j++) {
+            int yy = iy - 1 + j;
+            if (yy < 0 || yy >= h) {
+              continue; // constant 0 border
+            }
+            for (int i = 0; i < 4; i++) {
+              int xx = ix - 1 + i;
+              if (xx >= 0 && xx < w) {
+                v += wy[j] * wx[i] * src[(k * h + yy) * w + xx];
+              }
+            }
+          }
+          out[(k * h + y) * w + x] = (float) v;
+        }
+      }
+    }
+    return out;
+  }
+
+  private static double[] cubicWeights(double t) {
     double a = -0.75;
     double w0 = ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a;
     double w1 = ((a + 2) * t - (a + 3)) * t * t + 1;
     double w2 = ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1;
-    double w3 = 1 - w0 - w1 - w2;
-    for (int k = 0; k < 4; k++) {
-      idx[k] = Math.min(Math.max(s - 1 + k, 0), in - 1);
-    }
-    return new double[] {w0, w1, w2, w3};
+    return new double[] {w0, w1, w2, 1 - w0 - w1 - w2};
   }
 
   /** Mirrors a sample left-right; the normals' x component changes sign. */

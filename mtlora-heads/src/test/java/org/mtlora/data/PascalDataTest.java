@@ -76,6 +76,43 @@ class PascalDataTest {
     assertEquals(255f, x.get("target/normals").getFloat(0, 0, 0, 0));
   }
 
+  @Test
+  void prefetchingChangesNothingButTime() {
+    PascalBatches plain = batches(9);
+    try (var pre = new org.mtlora.core.train.PrefetchingBatchSource(batches(9), 2, 1)) {
+      for (long k = 0; k < 5; k++) {
+        assertEquals(plain.batch(k), pre.batch(k), "step " + k);
+      }
+    }
+  }
+
+  @Test
+  void multiDataSetIteratorServesEpochs() throws IOException {
+    PascalContextDataset val = new PascalContextDataset(root, "val", SyntheticPascal.NORMALS_VALID);
+    var it = new PascalMultiDataSetIterator(new PascalBatches(val, 32, 3, 1, false), java.util.List.of("semseg",
+        "normals"), false);
+    int n = 0;
+    long samples = 0;
+    while (it.hasNext()) {
+      var ds = it.next();
+      assertEquals(2, ds.getLabels().length);
+      assertArrayEquals(new long[] {ds.getFeatures(0).size(0), 3, 32, 32}, ds.getLabels(1).shape());
+      samples += ds.getFeatures(0).size(0);
+      n++;
+    }
+    assertEquals(1, n, "2 val images in batches of 3: one partial batch kept");
+    assertEquals(2, samples);
+    it.reset();
+    assertTrue(it.hasNext());
+    var train = new PascalMultiDataSetIterator(batches(1), java.util.List.of("sal"), true);
+    int t = 0;
+    while (train.hasNext()) {
+      train.next();
+      t++;
+    }
+    assertEquals(2, t, "5 training images in batches of 2: the partial batch is dropped");
+  }
+
   private static PascalBatches batches(long seed) {
     try {
       return new PascalBatches(new PascalContextDataset(root, "train", SyntheticPascal.NORMALS_VALID), 32, 2, seed,
