@@ -78,9 +78,7 @@ final class BenchCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     FreezePolicy freeze = FreezePolicy.named(policy);
     SwinConfig swin = SwinConfig.preset(backbone, imgSize);
-    MtLoraConfig lora = freeze == FreezePolicy.MTLORA ? MtLoraConfig.mtlora(tasks, swin.numStages(), sharedRank,
-        taskRank) : freeze == FreezePolicy.MTLORA_PLUS ? MtLoraConfig.mtloraPlus(tasks, swin.numStages(), sharedRank,
-        taskRank) : MtLoraConfig.disabled(tasks, swin.numStages());
+    MtLoraConfig lora = Policies.lora(freeze, tasks, swin.numStages(), sharedRank, taskRank);
     MultiTaskModel model = new MultiTaskModel(MultiTaskConfig.pascal(swin, lora));
     ParameterRegistry params = model.newRegistry(freeze, 0);
     out.printf(Locale.ROOT, "bench %s: Swin-%s %d, policy %s, batch %d, %,d trainable of %,d parameters%n", mode,

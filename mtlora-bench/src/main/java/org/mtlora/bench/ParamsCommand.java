@@ -66,15 +66,7 @@ final class ParamsCommand implements Callable<Integer> {
       String policyName) {
     FreezePolicy policy = FreezePolicy.named(policyName);
     SwinConfig swin = SwinConfig.preset(backbone, imgSize);
-    int stages = swin.numStages();
-    MtLoraConfig lora;
-    if (policy == FreezePolicy.MTLORA) {
-      lora = MtLoraConfig.mtlora(tasks, stages, sharedRank, taskRank);
-    } else if (policy == FreezePolicy.MTLORA_PLUS) {
-      lora = MtLoraConfig.mtloraPlus(tasks, stages, sharedRank, taskRank);
-    } else {
-      lora = MtLoraConfig.disabled(tasks, stages);
-    }
+    MtLoraConfig lora = Policies.lora(policy, tasks, swin.numStages(), sharedRank, taskRank);
     MultiTaskModel model = new MultiTaskModel(MultiTaskConfig.pascal(swin, lora));
     ParameterRegistry reg = new ParameterRegistry();
     for (ParamSpec s : model.paramSpecs()) {

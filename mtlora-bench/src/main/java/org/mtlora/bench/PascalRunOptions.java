@@ -59,10 +59,7 @@ final class PascalRunOptions {
 
   MultiTaskConfig config() {
     SwinConfig swin = SwinConfig.preset(backbone, imgSize);
-    FreezePolicy p = freezePolicy();
-    MtLoraConfig lora = p == FreezePolicy.MTLORA ? MtLoraConfig.mtlora(tasks, swin.numStages(), sharedRank, taskRank)
-        : p == FreezePolicy.MTLORA_PLUS ? MtLoraConfig.mtloraPlus(tasks, swin.numStages(), sharedRank, taskRank)
-        : MtLoraConfig.disabled(tasks, swin.numStages());
+    MtLoraConfig lora = Policies.lora(freezePolicy(), tasks, swin.numStages(), sharedRank, taskRank);
     return MultiTaskConfig.pascal(swin, lora);
   }
 

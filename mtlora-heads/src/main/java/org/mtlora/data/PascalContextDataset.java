@@ -30,6 +30,7 @@ import us.hebi.matlab.mat.types.Struct;
  *   normals_distill/&lt;id&gt;.png                   RGB, n = 2 v / 255 - 1
  *   sal_distill/&lt;id&gt;.png                       grey, salient where v / 255 &gt; 0.5
  *   pascal-context/trainval/&lt;id&gt;.mat           LabelMap (context classes), masks the normals
+ *   ImageSets/Parts/{train,val}.txt              JSON {id: [object class ids]}, written on first use
  * </pre>
  *
  * Human parts: objects of class 15 (person) paint their part masks, in order, onto a zero map with the 6 groups of
@@ -48,6 +49,7 @@ public final class PascalContextDataset {
   private final Path root;
   private final ImmutableList<String> ids;
   private final IntPredicate normalsValid;
+  private final ImmutableMap<String, List<Integer>> objectClasses;
 
   /**
    * @param root data set root
@@ -65,6 +67,56 @@ public final class PascalContextDataset {
         .collect(ImmutableList.toImmutableList());
     Preconditions.checkArgument(!ids.isEmpty(), "%s lists no image", list);
     this.normalsValid = normalsValid;
+    this.objectClasses = partsCache(split);
+  }
+
+  /**
+   * The reference's parts cache {@code ImageSets/Parts/<split>.txt}: a JSON object mapping each image id to the class
+   * ids of its annotated objects. Written atomically on first use (from the MAT files), read afterwards; images whose
+   * list holds no person skip their MAT file.
+   */
+  private ImmutableMap<String, List<Integer>> partsCache(String split) throws IOException {
+    Path file = root.resolve("ImageSets").resolve("Parts").resolve(split + ".txt");
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    ImmutableMap.Builder<String, List<Integer>> out = ImmutableMap.builder();
+    if (Files.exists(file)) {
+      com.fasterxml.jackson.databind.JsonNode node;
+      try {
+        node = json.readTree(file.toFile());
+      } catch (IOException e) {
+        throw new IOException(file + ": the parts cache is not valid JSON; delete it to rebuild it", e);
+      }
+      for (String id : ids) {
+        com.fasterxml.jackson.databind.JsonNode classes = node.get(id);
+        if (classes == null || !classes.isArray()) {
+          throw new IOException(file + ": the parts cache has no class list for image " + id
+              + "; delete it to rebuild it");
+        }
+        List<Integer> c = new java.util.ArrayList<>();
+        classes.forEach(v -> c.add(v.asInt()));
+        out.put(id, List.copyOf(c));
+      }
+      return out.buildOrThrow();
+    }
+    com.fasterxml.jackson.databind.node.ObjectNode root = json.createObjectNode();
+    for (String id : ids) {
+      Path mat = this.root.resolve("human_parts").resolve(id + ".mat");
+      List<Integer> classes = new java.util.ArrayList<>();
+      try (Mat5File f = readMat(mat)) {
+        Struct objects = f.getStruct("anno").getStruct("objects");
+        for (int o = 0; o < objects.getNumElements(); o++) {
+          classes.add(objects.getMatrix("class_ind", o).getInt(0));
+        }
+      } catch (IllegalArgumentException | IllegalStateException | ClassCastException e) {
+        throw new IOException(mat + ": expected a struct 'anno' with objects(i).class_ind (" + e.getMessage() + ")",
+            e);
+      }
+      classes.forEach(root.putArray(id)::add);
+      out.put(id, List.copyOf(classes));
+    }
+    byte[] bytes = json.writeValueAsBytes(root);
+    org.mtlora.core.io.AtomicFiles.write(file, ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
+    return out.buildOrThrow();
   }
 
   public ImmutableList<String> ids() {
@@ -92,7 +144,13 @@ public final class PascalContextDataset {
       }
     }
     int[] semseg = paletteIndices(semsegPath(id), h, w);
-    int[] parts = parts(root.resolve("human_parts").resolve(id + ".mat"), h, w);
+    int[] parts;
+    if (objectClasses.get(id).contains(PERSON)) {
+      parts = parts(root.resolve("human_parts").resolve(id + ".mat"), h, w);
+    } else {
+      parts = new int[h * w];
+      Arrays.fill(parts, 255); // no person: ignored for parts, without opening the MAT file
+    }
     int[] sal = new int[n];
     Raster salRaster = sized(image(root.resolve("sal_distill").resolve(id + ".png"), "a greyscale saliency PNG"),
         root.resolve("sal_distill").resolve(id + ".png"), h, w).getRaster();

@@ -63,6 +63,22 @@ class PascalDataTest {
   }
 
   @Test
+  void partsCacheIsWrittenOnFirstUseAndReused() throws IOException {
+    new PascalContextDataset(root, "train", SyntheticPascal.NORMALS_VALID);
+    Path cache = root.resolve("ImageSets/Parts/train.txt");
+    var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(cache.toFile());
+    assertEquals(5, json.size());
+    assertEquals(15, json.get("2026_000004").get(0).asInt(), "image 4 shows a person (class 15)");
+    Files.writeString(cache, "{\"2026_000000\": [1]}");
+    IOException e = assertThrows(IOException.class,
+        () -> new PascalContextDataset(root, "train", SyntheticPascal.NORMALS_VALID));
+    assertTrue(e.getMessage().contains("no class list for image 2026_000001"), e.getMessage());
+    Files.delete(cache);
+    new PascalContextDataset(root, "train", SyntheticPascal.NORMALS_VALID);
+    assertTrue(Files.exists(cache), "rebuilt");
+  }
+
+  @Test
   void batchesAreDeterministicAndShaped() {
     PascalBatches a = batches(7);
     PascalBatches b = batches(7);
@@ -133,7 +149,9 @@ class PascalDataTest {
     assertTrue(e1.getMessage().contains(id + ".jpg"), e1.getMessage());
     String id2 = ds.ids().get(1);
     Files.writeString(broken.resolve("human_parts").resolve(id2 + ".mat"), "not a mat file");
-    IOException e2 = assertThrows(IOException.class, () -> ds.read(1));
+    Files.deleteIfExists(broken.resolve("ImageSets/Parts/val.txt")); // the cache is rebuilt from the MAT files
+    IOException e2 = assertThrows(IOException.class,
+        () -> new PascalContextDataset(broken, "val", SyntheticPascal.NORMALS_VALID));
     assertTrue(e2.getMessage().contains(id2 + ".mat"), e2.getMessage());
     NoSuchFileException e3 = assertThrows(NoSuchFileException.class,
         () -> new PascalContextDataset(broken, "test", SyntheticPascal.NORMALS_VALID));

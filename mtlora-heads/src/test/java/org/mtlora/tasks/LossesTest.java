@@ -3,8 +3,6 @@ package org.mtlora.tasks;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.mtlora.core.testing.GradientCheck;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -13,19 +11,10 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+@org.junit.jupiter.api.extension.ExtendWith(org.mtlora.core.testing.DoublePrecision.class)
 class LossesTest {
-  private static DataType previous;
 
-  @BeforeAll
-  static void doublePrecision() {
-    previous = Nd4j.dataType();
-    Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-  }
 
-  @AfterAll
-  static void restore() {
-    Nd4j.setDefaultDataTypes(previous, previous);
-  }
 
   private static double value(SameDiff sd, SDVariable loss) {
     return sd.output(Map.of(), loss.name()).get(loss.name()).getDouble(0);

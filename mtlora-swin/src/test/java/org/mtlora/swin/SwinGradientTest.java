@@ -3,8 +3,6 @@ package org.mtlora.swin;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.mtlora.core.adapter.MtLoraConfig;
 import org.mtlora.core.nn.GraphContext;
@@ -23,19 +21,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * the -100 mask, trainable relative-position tables (one-hot path), task streams, MTLoRA+ patch merging, LoRA
  * dropout and drop path with fixed masks. Every trainable parameter and the input image are checked.
  */
+@org.junit.jupiter.api.extension.ExtendWith(org.mtlora.core.testing.DoublePrecision.class)
 class SwinGradientTest {
-  private static DataType previous;
 
-  @BeforeAll
-  static void doublePrecision() {
-    previous = Nd4j.dataType();
-    Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-  }
 
-  @AfterAll
-  static void restore() {
-    Nd4j.setDefaultDataTypes(previous, previous);
-  }
 
   @Test
   void gradientOfATinyBackboneWithTasksAndShiftedWindows() {

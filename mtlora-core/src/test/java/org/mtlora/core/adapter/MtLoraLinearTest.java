@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.mtlora.core.nn.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
@@ -24,22 +22,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
+@org.junit.jupiter.api.extension.ExtendWith(org.mtlora.core.testing.DoublePrecision.class)
 class MtLoraLinearTest {
   private static final long IN = 5;
   private static final long OUT = 4;
   private static final long ROWS = 3; // B = 1 sample of 3 rows
-  private static DataType previous;
 
-  @BeforeAll
-  static void doublePrecision() {
-    previous = Nd4j.dataType();
-    Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-  }
 
-  @AfterAll
-  static void restore() {
-    Nd4j.setDefaultDataTypes(previous, previous);
-  }
 
   private static MtLoraLinear layer(LoraMode mode) {
     return MtLoraLinear.builder("blk.fc1", IN, OUT).shared(2, 4.0).task("seg", 3, 2.0).task("sal", 1, 0.5)

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.testing.GradientCheck;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -15,19 +13,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /** Shared set-up for block tests: double precision, random inputs, forward and gradient-check helpers. */
+@org.junit.jupiter.api.extension.ExtendWith(org.mtlora.core.testing.DoublePrecision.class)
 abstract class BlocksTestBase {
-  private static DataType previous;
 
-  @BeforeAll
-  static void doublePrecision() {
-    previous = Nd4j.dataType();
-    Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-  }
 
-  @AfterAll
-  static void restorePrecision() {
-    Nd4j.setDefaultDataTypes(previous, previous);
-  }
 
   static INDArray randn(long seed, long... shape) {
     return GradientCheck.randn(seed, 1.0, shape);
