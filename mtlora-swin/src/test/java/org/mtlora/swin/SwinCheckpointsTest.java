@@ -45,7 +45,7 @@ class SwinCheckpointsTest {
       out.put(s.name().substring("backbone.".length()), Nd4j.ones(DataType.FLOAT, s.shape()).mul(++k));
     }
     out.put("layers.0.blocks.1.attn_mask", Nd4j.zeros(DataType.FLOAT, 4, 16, 16));
-    out.put("layers.0.blocks.0.attn.relative_position_index", Nd4j.zeros(DataType.LONG, 16, 16));
+    out.put("layers.0.blocks.0.attn.relative_position_index", Nd4j.zeros(DataType.INT64, 16, 16));
     out.put("norm.weight", Nd4j.ones(DataType.FLOAT, 16));
     out.put("head.weight", Nd4j.ones(DataType.FLOAT, 10, 16));
     return out;

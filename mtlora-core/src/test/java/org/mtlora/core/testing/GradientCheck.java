@@ -132,7 +132,8 @@ public final class GradientCheck {
   public static Result assertPasses(SameDiff sd, String loss, Map<String, INDArray> placeholders, double eps) {
     Result r = run(sd, loss, placeholders, eps);
     String caller = StackWalker.getInstance().walk(frames -> frames
-        .filter(f -> f.getClassName().endsWith("Test") && f.getMethodName().startsWith("gradient")).findFirst()
+        .filter(f -> f.getClassName().endsWith("Test") && !f.getMethodName().startsWith("lambda$"))
+        .reduce((first, later) -> first.getMethodName().startsWith("gradient") ? first : later)
         .map(f -> f.getClassName().substring(f.getClassName().lastIndexOf('.') + 1) + "." + f.getMethodName())
         .orElse("?"));
     System.out.println("[gradient check] " + caller + ": " + r);
