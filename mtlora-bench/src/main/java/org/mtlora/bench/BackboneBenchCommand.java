@@ -113,6 +113,7 @@ final class BackboneBenchCommand implements Callable<Integer> {
       } else {
         sd.output(ph, "loss");
       }
+      org.mtlora.core.nn.SessionMemory.release(sd);
       double dt = (System.nanoTime() - s) / 1e9;
       out.printf(Locale.ROOT, "%s %d: %.2f s (rss %d MiB, peak %d MiB)%n", i < warmup ? "warmup" : "iter",
           i < warmup ? i : i - warmup, dt, ProcessMemory.rssMib(), ProcessMemory.peakRssMib());

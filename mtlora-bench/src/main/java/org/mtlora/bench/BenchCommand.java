@@ -11,6 +11,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.mtlora.core.adapter.MtLoraConfig;
 import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.nn.SessionMemory;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.train.LrSchedule;
@@ -102,6 +103,7 @@ final class BenchCommand implements Callable<Integer> {
       for (int i = 0; i < total; i++) {
         long t0 = System.nanoTime();
         g.sd().output(Map.of(MultiTaskModel.INPUT, data.get(MultiTaskModel.INPUT)), names);
+        SessionMemory.release(g.sd());
         record(out, i, (System.nanoTime() - t0) / 1e9, times);
       }
     }

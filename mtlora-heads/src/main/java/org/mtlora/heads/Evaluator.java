@@ -47,6 +47,7 @@ public final class Evaluator {
     for (int b = 0; b < numBatches; b++) {
       Map<String, INDArray> batch = batches.batch(b);
       Map<String, INDArray> out = g.sd().output(Map.of(MultiTaskModel.INPUT, batch.get(MultiTaskModel.INPUT)), names);
+      org.mtlora.core.nn.SessionMemory.release(g.sd());
       int n = (int) batch.get(MultiTaskModel.INPUT).size(0);
       for (Task t : model.config().tasks()) {
         INDArray pred = out.get(g.outputs().get(t.name()).name());

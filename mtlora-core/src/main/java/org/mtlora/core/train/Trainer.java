@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.mtlora.core.nn.Gradients;
 import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.nn.SessionMemory;
 import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -113,6 +114,10 @@ public final class Trainer {
         double lr = config.schedule().forIteration(step);
         optimizer.update(live, grads, lr);
         lastLoss = totalLoss;
+        res = null;
+        out = null;
+        grads.clear();
+        SessionMemory.release(sd); // frees the step's activations now rather than whenever the GC runs
         StepResult r = new StepResult(step, total, losses, totalLoss, lr, norm, (System.nanoTime() - t0) / 1e9);
         listeners.forEach(l -> l.onStep(r));
         long done = step + 1;
