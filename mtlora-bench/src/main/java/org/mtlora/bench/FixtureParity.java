@@ -212,14 +212,7 @@ final class FixtureParity {
     try (SafeTensorsReader r = SafeTensorsReader.open(f)) {
       Set<String> ours = new TreeSet<>(reg.trainableNames());
       Set<String> theirs = new TreeSet<>(r.tensors().keySet());
-      if (!ours.equals(theirs)) {
-        Set<String> extra = new TreeSet<>(ours);
-        extra.removeAll(theirs);
-        Set<String> missing = new TreeSet<>(theirs);
-        missing.removeAll(ours);
-        problems.add("trainable parameters differ from grads.safetensors: only ours " + extra + ", only theirs "
-            + missing);
-      }
+      checkSameSet("trainable parameters differ from grads.safetensors", ours, theirs);
       List<String> wanted = new ArrayList<>(ours);
       wanted.retainAll(theirs);
       org.mtlora.core.nn.Gradients.prepare(g.sd());
@@ -281,14 +274,17 @@ final class FixtureParity {
         expected.add(e.get("name").asText());
       }
     }
-    Set<String> ours = new TreeSet<>(reg.trainableNames());
-    if (!expected.equals(ours)) {
-      Set<String> extra = new TreeSet<>(ours);
-      extra.removeAll(expected);
-      Set<String> missing = new TreeSet<>(expected);
-      missing.removeAll(ours);
-      problems.add("trainable set differs from weights-index.json: only ours " + extra + ", only the reference's "
-          + missing);
+    checkSameSet("trainable set differs from weights-index.json", new TreeSet<>(reg.trainableNames()), expected);
+  }
+
+  /** Records a problem naming what only we have and what only the reference has, when the sets differ. */
+  private void checkSameSet(String what, Set<String> ours, Set<String> reference) {
+    if (!ours.equals(reference)) {
+      Set<String> onlyOurs = new TreeSet<>(ours);
+      onlyOurs.removeAll(reference);
+      Set<String> onlyReference = new TreeSet<>(reference);
+      onlyReference.removeAll(ours);
+      problems.add(what + ": only ours " + onlyOurs + ", only the reference's " + onlyReference);
     }
   }
 

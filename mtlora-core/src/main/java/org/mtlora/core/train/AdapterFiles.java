@@ -49,9 +49,9 @@ public final class AdapterFiles {
     for (String name : adapterNames(params)) {
       tensors.put(name, params.get(name));
     }
-    String hash = params.frozenHash();
-    SafeTensorsWriter.write(file, tensors, Map.of("format", FORMAT, "version", String.valueOf(VERSION),
-        "frozen_sha256", hash));
+    Map<String, String> meta = FileHeaders.of(FORMAT, VERSION, params);
+    String hash = meta.get("frozen_sha256");
+    SafeTensorsWriter.write(file, tensors, meta);
     ObjectMapper json = new ObjectMapper();
     ObjectNode side = json.createObjectNode();
     side.put("format", FORMAT);
@@ -78,16 +78,7 @@ public final class AdapterFiles {
    */
   public static void load(Path file, ParameterRegistry params) throws IOException {
     try (SafeTensorsReader r = SafeTensorsReader.open(file)) {
-      Map<String, String> meta = r.metadata();
-      Preconditions.checkArgument(FORMAT.equals(meta.get("format")), "%s: not an mtlora adapter file (format %s)",
-          file, meta.get("format"));
-      Preconditions.checkArgument(String.valueOf(VERSION).equals(meta.get("version")),
-          "%s: adapter format version %s is not supported; this build reads version %s", file, meta.get("version"),
-          VERSION);
-      String hash = params.frozenHash();
-      Preconditions.checkArgument(hash.equals(meta.get("frozen_sha256")),
-          "%s: these adapters were trained on different frozen weights (sha256 %s); this model's are %s", file,
-          meta.get("frozen_sha256"), hash);
+      FileHeaders.verify(file, r.metadata(), FORMAT, VERSION, "adapter file", params);
       Set<String> theirs = new TreeSet<>(r.tensors().keySet());
       Set<String> ours = new TreeSet<>(adapterNames(params));
       if (!theirs.equals(ours)) {

@@ -51,13 +51,10 @@ public final class Checkpoints {
         tensors.put("adam.v/" + s.name(), optimizer.secondMoments().get(s.name()));
       }
     }
-    Map<String, String> meta = new LinkedHashMap<>();
-    meta.put("format", FORMAT);
-    meta.put("version", String.valueOf(VERSION));
+    Map<String, String> meta = FileHeaders.of(FORMAT, VERSION, params);
     meta.put("step", String.valueOf(step));
     meta.put("seed", String.valueOf(seed));
     meta.put("optimizer_step", String.valueOf(optimizer.step()));
-    meta.put("frozen_sha256", params.frozenHash());
     meta.put("model", description);
     Path file = file(dir, step);
     SafeTensorsWriter.write(file, tensors, meta);
@@ -97,15 +94,7 @@ public final class Checkpoints {
   static State read(Path file, ParameterRegistry params, AdamW optimizer) throws IOException {
     try (SafeTensorsReader r = SafeTensorsReader.open(file)) {
       Map<String, String> meta = r.metadata();
-      Preconditions.checkArgument(FORMAT.equals(meta.get("format")), "%s: not an mtlora checkpoint (format %s)", file,
-          meta.get("format"));
-      Preconditions.checkArgument(String.valueOf(VERSION).equals(meta.get("version")),
-          "%s: checkpoint version %s is not supported; this build reads version %s", file, meta.get("version"),
-          VERSION);
-      String hash = params.frozenHash();
-      Preconditions.checkArgument(hash.equals(meta.get("frozen_sha256")),
-          "%s: the checkpoint was written for different frozen weights (sha256 %s, this model %s)", file,
-          meta.get("frozen_sha256"), hash);
+      FileHeaders.verify(file, meta, FORMAT, VERSION, "checkpoint", params);
       Map<String, INDArray> m = new LinkedHashMap<>();
       Map<String, INDArray> v = new LinkedHashMap<>();
       for (ParamSpec s : params.specs()) {
@@ -119,8 +108,8 @@ public final class Checkpoints {
       }
       long optStep = Long.parseLong(meta.get("optimizer_step"));
       optimizer.restore(optStep, m, v);
-      return new State(Long.parseLong(meta.get("step")), Long.parseLong(meta.get("seed")), optStep, hash,
-          meta.get("model"));
+      return new State(Long.parseLong(meta.get("step")), Long.parseLong(meta.get("seed")), optStep,
+          meta.get("frozen_sha256"), meta.get("model"));
     }
   }
 
