@@ -71,9 +71,14 @@ final class WindowAttention {
     SDVariable q = heads(sd, qkvRows, 0, n, headDim).mul(Math.pow(headDim, -0.5)); // [B_, nH, N, hd]
     SDVariable k = heads(sd, qkvRows, 1, n, headDim);
     SDVariable v = heads(sd, qkvRows, 2, n, headDim);
-    SDVariable attn = sd.mmul(q, k, false, true, false).add(bias(ctx)); // [B_, nH, N, N]
-    if (mask != null) {
-      attn = sd.reshape(attn, -1, numWindows, heads, n, n).add(mask); // [B, nW, nH, N, N]
+    SDVariable scores = sd.mmul(q, k, false, true, false); // [B_, nH, N, N]
+    SDVariable attn;
+    if (mask == null) {
+      attn = scores.add(bias(ctx)); // + [nH, N, N]
+    } else {
+      // bias and mask meet first in a small [nW, nH, N, N] array, then one addition to the scores
+      SDVariable biasAndMask = bias(ctx).add(mask); // [nH, N, N] + [nW, 1, N, N]
+      attn = sd.reshape(scores, -1, numWindows, heads, n, n).add(biasAndMask); // [B, nW, nH, N, N]
       attn = sd.reshape(attn, -1, heads, n, n); // [B_, nH, N, N]
     }
     SDVariable probs = MaskedSoftmax.apply(sd, attn, null);

@@ -213,10 +213,13 @@ public final class MtLoraLinear {
     return new Output(shared, ImmutableMap.copyOf(tasks));
   }
 
-  /** {@code scale * (u A^T) B^T}: two skinny products, never the full {@code [out, in]} delta. */
+  /**
+   * {@code scale * (u A^T) B^T}: two skinny products, never the full {@code [out, in]} delta. The scale multiplies the
+   * rank-r intermediate, not the output, which saves one {@code [N, out]} array (and its gradient) per path.
+   */
   private static SDVariable lowRank(SameDiff sd, SDVariable u, SDVariable a, SDVariable b, double scale) {
-    SDVariable down = sd.mmul(u, a, false, true, false); // [N, r]
-    return sd.mmul(down, b, false, true, false).mul(scale); // [N, out]
+    SDVariable down = sd.mmul(u, a, false, true, false).mul(scale); // [N, r]
+    return sd.mmul(down, b, false, true, false); // [N, out]
   }
 
   /**

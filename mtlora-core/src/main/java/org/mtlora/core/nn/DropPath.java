@@ -5,8 +5,8 @@ import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
  * Stochastic depth as timm's {@code DropPath}: each sample's whole residual branch is kept with probability {@code 1
- * - p} and then divided by {@code 1 - p}. The mask is one value per sample, fed as a placeholder (see {@link
- * RandomMasks}); the identity in evaluation mode or when {@code p == 0}.
+ * - p} and then divided by {@code 1 - p}. The mask is one value per sample ({@code 1 / (1 - p)} or 0), fed as a
+ * placeholder (see {@link RandomMasks}); the identity in evaluation mode or when {@code p == 0}.
  */
 public final class DropPath {
   private DropPath() {}
@@ -25,6 +25,6 @@ public final class DropPath {
     double keep = 1 - p;
     SDVariable mask = ctx.masks().placeholder(ctx.sd(), name, ctx.dataType(), RandomMasks.Kind.SAMPLE,
         rowsPerSample, new long[] {1}, keep); // [B*L, 1], constant within a sample
-    return x.mul(1.0 / keep).mul(mask);
+    return x.mul(mask); // the mask already holds 1 / keep for kept samples
   }
 }

@@ -3,8 +3,8 @@ package org.mtlora.core.nn;
 import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
- * Inverted dropout, {@code x * mask / (1 - p)} with a Bernoulli(1 - p) mask fed as a placeholder (see {@link
- * RandomMasks}). The identity in evaluation mode or when {@code p == 0}.
+ * Inverted dropout, {@code x * mask} with a mask of {@code 1 / (1 - p)} (kept, probability {@code 1 - p}) or 0 fed as
+ * a placeholder (see {@link RandomMasks}). The identity in evaluation mode or when {@code p == 0}.
  */
 public final class Dropout {
   private Dropout() {}
@@ -25,6 +25,6 @@ public final class Dropout {
     double keep = 1 - p;
     SDVariable mask = ctx.masks().placeholder(ctx.sd(), name, ctx.dataType(), RandomMasks.Kind.ELEMENT,
         rowsPerSample, rowShape, keep);
-    return x.mul(mask).mul(1.0 / keep);
+    return x.mul(mask);
   }
 }

@@ -25,6 +25,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>A mask placeholder has shape {@code [B * rowsPerSample, rowShape...]}: activations are held as rows (for
  * example tokens {@code [B*L, C]}, {@code rowsPerSample = L}). {@link Kind#ELEMENT} masks draw every element
  * independently (dropout); {@link Kind#SAMPLE} masks draw one value per sample, repeated over its rows (drop path).
+ * A kept element has the value {@code 1 / keepProb} and a dropped one 0, so that applying a mask is one product
+ * (inverted dropout's rescaling is already in the mask).
  */
 public final class RandomMasks {
   /** How mask elements are drawn. */
@@ -95,15 +97,16 @@ public final class RandomMasks {
       SplittableRandom rng = new SplittableRandom(mix(seed, step, i));
       long[] shape = s.shape(batch);
       long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
-      float[] v = new float[Math.toIntExact(n)];
+      double[] v = new double[Math.toIntExact(n)];
+      double kept = 1.0 / s.keepProb();
       if (s.kind() == Kind.ELEMENT) {
         for (int j = 0; j < v.length; j++) {
-          v[j] = rng.nextDouble() < s.keepProb() ? 1f : 0f;
+          v[j] = rng.nextDouble() < s.keepProb() ? kept : 0;
         }
       } else {
         int perSample = v.length / batch;
         for (int b = 0; b < batch; b++) {
-          Arrays.fill(v, b * perSample, (b + 1) * perSample, rng.nextDouble() < s.keepProb() ? 1f : 0f);
+          Arrays.fill(v, b * perSample, (b + 1) * perSample, rng.nextDouble() < s.keepProb() ? kept : 0);
         }
       }
       out.put(s.name(), Nd4j.createFromArray(v).reshape(shape).castTo(type));
@@ -111,11 +114,14 @@ public final class RandomMasks {
     return out;
   }
 
-  /** Masks that keep everything (all ones): turns a training graph deterministic, e.g. for parity checks. */
+  /**
+   * Masks that keep every element (value {@code 1 / keepProb}): a deterministic training graph, e.g. for parity
+   * checks (with probability 0 no mask exists at all).
+   */
   public Map<String, INDArray> keepAll(int batch, DataType type) {
     Map<String, INDArray> out = new LinkedHashMap<>();
     for (Spec s : specs) {
-      out.put(s.name(), Nd4j.ones(type, s.shape(batch)));
+      out.put(s.name(), Nd4j.valueArrayOf(s.shape(batch), 1.0 / s.keepProb(), type));
     }
     return out;
   }

@@ -2,6 +2,7 @@ package org.mtlora.core.nn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -20,11 +21,11 @@ class DropPathTest extends BlocksTestBase {
     long tokens = 3;
     INDArray x = randn(1, batch * tokens, 2);
     SDVariable y = DropPath.apply(ctx, "dp", sd.var("x", x), tokens, 0.5);
-    // Hand-made mask: samples 0 and 2 kept, 1 and 3 dropped.
+    // Hand-made mask: samples 0 and 2 kept (value 1 / keep = 2), 1 and 3 dropped.
     INDArray mask = Nd4j.zeros(DataType.DOUBLE, batch * tokens, 1);
     for (int t = 0; t < tokens; t++) {
-      mask.putScalar(t, 0, 1);
-      mask.putScalar(2 * tokens + t, 0, 1);
+      mask.putScalar(t, 0, 2);
+      mask.putScalar(2 * tokens + t, 0, 2);
     }
     INDArray out = eval(sd, y, Map.of("dp", mask));
     for (int b = 0; b < batch; b++) {
@@ -48,7 +49,8 @@ class DropPathTest extends BlocksTestBase {
       for (int t = 1; t < 5; t++) {
         assertEquals(m.getFloat(b * 5, 0), m.getFloat(b * 5 + t, 0));
       }
-      kept += (int) m.getFloat(b * 5, 0);
+      assertTrue(m.getFloat(b * 5, 0) == 0f || m.getFloat(b * 5, 0) == 2f, "values 0 or 1/keep");
+      kept += m.getFloat(b * 5, 0) != 0 ? 1 : 0;
     }
     assertEquals(32, kept, 12); // Binomial(64, 0.5): 32 +- 3 sigma
   }
