@@ -101,7 +101,7 @@ public final class Trainer {
         }
         ImmutableMap<String, Double> losses = taskLosses.buildOrThrow();
         if (!Double.isFinite(totalLoss)) {
-          lastCheckpoint = diverged(step, totalLoss, losses, ctx, optimizer);
+          throw diverged(step, totalLoss, losses, ctx, optimizer);
         }
         graph.afterForward(out, batch);
         Map<String, INDArray> grads = new LinkedHashMap<>();
@@ -140,16 +140,16 @@ public final class Trainer {
     return file;
   }
 
-  /** Keeps the last good state (this step's forward failed before any update) and stops with a named error. */
-  private Path diverged(long step, double total, Map<String, Double> losses, GraphContext ctx, AdamW optimizer)
-      throws IOException {
+  /** Keeps the last good state (this step's forward failed before any update) and names the step and the task. */
+  private TrainingDivergedException diverged(long step, double total, Map<String, Double> losses, GraphContext ctx,
+      AdamW optimizer) throws IOException {
     String task = losses.entrySet().stream().filter(e -> !Double.isFinite(e.getValue())).map(Map.Entry::getKey)
         .findFirst().orElse("(total only)");
     Path kept = null;
     if (config.checkpointDir() != null) {
       kept = checkpoint(step, ctx, optimizer);
     }
-    throw new TrainingDivergedException(String.format(java.util.Locale.ROOT,
+    return new TrainingDivergedException(String.format(java.util.Locale.ROOT,
         "step %d: the loss of task '%s' is %s (total %s); %s", step, task, losses.getOrDefault(task, total), total,
         kept == null ? "no checkpoint directory was configured" : "the last good state is saved in " + kept));
   }
