@@ -68,6 +68,9 @@ final class BackboneBenchCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
+    if (!mode.equals("train") && !mode.equals("forward")) {
+      throw new IllegalArgumentException("--mode must be train or forward, found '" + mode + "'");
+    }
     SwinConfig swin = SwinConfig.preset(backbone, imgSize);
     MtLoraConfig lora = MtLoraConfig.mtlora(tasks, swin.numStages(), sharedRank, taskRank);
     SwinBackbone model = new SwinBackbone(swin, lora);

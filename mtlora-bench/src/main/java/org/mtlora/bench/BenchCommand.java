@@ -77,6 +77,9 @@ final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (!mode.equals("train") && !mode.equals("eval")) {
+      throw new IllegalArgumentException("--mode must be train or eval, found '" + mode + "'");
+    }
     FreezePolicy freeze = FreezePolicy.named(policy);
     SwinConfig swin = SwinConfig.preset(backbone, imgSize);
     MtLoraConfig lora = Policies.lora(freeze, tasks, swin.numStages(), sharedRank, taskRank);

@@ -36,7 +36,6 @@ import org.mtlora.metrics.DeltaM;
 import org.mtlora.swin.SwinBackbone;
 import org.mtlora.swin.SwinCheckpoints;
 import org.mtlora.swin.SwinConfig;
-
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

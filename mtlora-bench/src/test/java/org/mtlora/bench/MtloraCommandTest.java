@@ -39,6 +39,16 @@ class MtloraCommandTest {
   }
 
   @Test
+  void badOptionValuesGiveOneClearLine() {
+    Result r = run("bench", "--mode", "fit");
+    assertEquals(1, r.status());
+    assertTrue(r.err().contains("mtlora bench: error: --mode must be train or eval, found 'fit'"), r.err());
+    Result p = run("params", "--policy", "bitfit");
+    assertEquals(1, p.status());
+    assertTrue(p.err().contains("unknown freeze policy 'bitfit'"), p.err());
+  }
+
+  @Test
   void unknownCommandFailsWithUsage() {
     Result r = run("frobnicate");
     assertEquals(2, r.status());
