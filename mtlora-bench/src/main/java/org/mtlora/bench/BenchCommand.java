@@ -16,9 +16,11 @@ import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.train.LrSchedule;
 import org.mtlora.core.train.StepResult;
+import org.mtlora.core.train.SegmentChain;
 import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
 import org.mtlora.heads.MultiTaskConfig;
+import org.mtlora.heads.ActivationCheckpointing;
 import org.mtlora.heads.MultiTaskModel;
 import org.mtlora.swin.SwinConfig;
 import org.mtlora.tasks.Task;
@@ -68,6 +70,10 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--mode", defaultValue = "train", description = "train (full step) or eval (forward)")
   String mode;
 
+  @Option(names = "--activation-checkpointing", defaultValue = "none",
+      description = "train mode: none, stage or block (default ${DEFAULT-VALUE})")
+  String checkpointing;
+
   @Option(names = "--iters", defaultValue = "3", description = "timed iterations (default ${DEFAULT-VALUE})")
   int iters;
 
@@ -81,6 +87,7 @@ final class BenchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--mode must be train or eval, found '" + mode + "'");
     }
     FreezePolicy freeze = FreezePolicy.named(policy);
+    ActivationCheckpointing recompute = ActivationCheckpointing.named(checkpointing);
     SwinConfig swin = SwinConfig.preset(backbone, imgSize);
     MtLoraConfig lora = Policies.lora(freeze, tasks, swin.numStages(), sharedRank, taskRank);
     MultiTaskModel model = new MultiTaskModel(MultiTaskConfig.pascal(swin, lora));
@@ -90,17 +97,16 @@ final class BenchCommand implements Callable<Integer> {
     out.flush();
     Map<String, INDArray> data = randomBatch(model, batch, 0);
     boolean train = mode.equals("train");
-    GraphContext ctx = train ? GraphContext.training(SameDiff.create(), params, DataType.FLOAT)
-        : GraphContext.evaluation(SameDiff.create(), params, DataType.FLOAT);
-    MultiTaskModel.Graph g = model.build(ctx, train);
     List<Double> times = new ArrayList<>();
     int total = warmup + iters;
     if (train) {
       LrSchedule schedule = new LrSchedule(1e-4, 1e-4, 1e-4, 0, total);
+      SegmentChain g = model.trainingGraph(params, DataType.FLOAT, recompute);
       new Trainer(TrainerConfig.builder(schedule).build(), List.of((StepResult r) -> {
         record(out, r.step(), r.seconds(), times);
       })).fit(g, step -> data, null);
     } else {
+      MultiTaskModel.Graph g = model.build(GraphContext.evaluation(SameDiff.create(), params, DataType.FLOAT), false);
       List<String> names = new ArrayList<>();
       g.outputs().values().forEach(v -> names.add(v.name()));
       for (int i = 0; i < total; i++) {
@@ -111,10 +117,10 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-    out.printf(Locale.ROOT, "{\"bench\":\"model\",\"mode\":\"%s\",\"backbone\":\"%s\",\"img_size\":%d,\"policy\":\"%s\","
+    out.printf(Locale.ROOT, "{\"bench\":\"model\",\"mode\":\"%s\",\"backbone\":\"%s\",\"img_size\":%d,\"policy\":\"%s\",\"checkpointing\":\"%s\","
             + "\"shared_rank\":%d,\"task_rank\":%d,\"tasks\":%d,\"batch\":%d,\"median_s\":%.4f,\"min_s\":%.4f,"
             + "\"max_s\":%.4f,\"peak_rss_mb\":%d,\"backend\":\"%s\",\"threads\":%d,\"blas_threads\":%d}%n",
-        mode, backbone, imgSize, policy, sharedRank, taskRank, tasks.size(), batch,
+        mode, backbone, imgSize, policy, train ? recompute.label() : "none", sharedRank, taskRank, tasks.size(), batch,
         sorted.length == 0 ? Double.NaN : sorted[sorted.length / 2], sorted.length == 0 ? Double.NaN : sorted[0],
         sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1], ProcessMemory.peakRssMib(),
         Nd4j.getBackend().getClass().getSimpleName(), Nd4j.getEnvironment().maxThreads(),

@@ -24,6 +24,7 @@ import org.mtlora.core.train.CsvLog;
 import org.mtlora.core.train.LossPlot;
 import org.mtlora.core.train.LrSchedule;
 import org.mtlora.core.train.PrefetchingBatchSource;
+import org.mtlora.core.train.SegmentChain;
 import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
 import org.mtlora.data.PascalBatches;
@@ -31,6 +32,7 @@ import org.mtlora.data.PascalContextDataset;
 import org.mtlora.data.SyntheticPascal;
 import org.mtlora.heads.Evaluator;
 import org.mtlora.heads.MultiTaskConfig;
+import org.mtlora.heads.ActivationCheckpointing;
 import org.mtlora.heads.MultiTaskModel;
 import org.mtlora.metrics.DeltaM;
 import org.mtlora.swin.SwinBackbone;
@@ -109,7 +111,7 @@ final class DemoCommand implements Callable<Integer> {
     out.printf("%n[1/3] pre-training the backbone (%d steps, all %,d parameters)%n", pretrainSteps,
         plainParams.report().trainableParameters());
     out.flush();
-    MultiTaskModel.Graph pg = plain.build(GraphContext.training(SameDiff.create(), plainParams, DataType.FLOAT), true);
+    SegmentChain pg = plain.trainingGraph(plainParams, DataType.FLOAT, ActivationCheckpointing.NONE);
     new Trainer(TrainerConfig.builder(new LrSchedule(2e-3, 1e-4, 1e-4, pretrainSteps / 10, pretrainSteps)).seed(seed).build(),
         List.of(new ConsoleProgress("pre-train"))).fit(pg, trainBatches, null);
     Path pretrained = runDir.resolve("pretrained-backbone.safetensors");
@@ -133,7 +135,7 @@ final class DemoCommand implements Callable<Integer> {
     // 3. Fine-tune adapters and decoders.
     out.printf("%n[3/3] fine-tuning (%d steps)%n", steps);
     out.flush();
-    MultiTaskModel.Graph g = model.build(GraphContext.training(SameDiff.create(), params, DataType.FLOAT), true);
+    SegmentChain g = model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.NONE);
     TrainerConfig tc = TrainerConfig.builder(new LrSchedule(3e-3, 1e-4, 1e-4, steps / 10, steps)).seed(seed)
         .checkpoints(runDir.resolve("checkpoints"), Math.max(1, steps / 2), 2).modelDescription(config.toJson())
         .build();

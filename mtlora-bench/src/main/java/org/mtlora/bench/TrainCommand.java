@@ -17,12 +17,14 @@ import org.mtlora.core.train.CsvLog;
 import org.mtlora.core.train.LossPlot;
 import org.mtlora.core.train.LrSchedule;
 import org.mtlora.core.train.PrefetchingBatchSource;
+import org.mtlora.core.train.SegmentChain;
 import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
 import org.mtlora.data.PascalBatches;
 import org.mtlora.data.PascalContextDataset;
 import org.mtlora.heads.Evaluator;
 import org.mtlora.heads.MultiTaskConfig;
+import org.mtlora.heads.ActivationCheckpointing;
 import org.mtlora.heads.MultiTaskModel;
 import org.mtlora.metrics.DeltaM;
 import org.mtlora.swin.SwinCheckpoints;
@@ -55,6 +57,11 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--resume", description = "a checkpoint, or 'auto' for the newest in the run folder")
   String resume;
 
+  @Option(names = "--activation-checkpointing", defaultValue = "stage",
+      description = "none, stage or block: recompute backbone activations per segment in the backward to save "
+          + "memory (default ${DEFAULT-VALUE}; see docs/performance.md)")
+  String checkpointing;
+
   @Option(names = "--checkpoint-every", defaultValue = "780", description = "steps between checkpoints (5 epochs)")
   long checkpointEvery;
 
@@ -75,7 +82,7 @@ final class TrainCommand implements Callable<Integer> {
         .checkpoints(runDir.resolve("checkpoints"), checkpointEvery, 3).modelDescription(config.toJson()).build();
     Path from = resume == null ? null
         : resume.equals("auto") ? Checkpoints.latest(runDir.resolve("checkpoints")) : Path.of(resume);
-    MultiTaskModel.Graph g = model.build(GraphContext.training(SameDiff.create(), params, DataType.FLOAT), true);
+    SegmentChain g = model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.named(checkpointing));
     out.printf(Locale.ROOT, "training %d steps (%d epochs of %d), batch %d%s%n", steps, epochs,
         batches.stepsPerEpoch(), opts.batch, from == null ? "" : ", resuming from " + from);
     out.flush();

@@ -1,5 +1,6 @@
 package org.mtlora.heads;
 
+import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import java.util.ArrayList;
@@ -12,7 +13,8 @@ import org.mtlora.core.nn.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
-import org.mtlora.core.train.TrainableGraph;
+import org.mtlora.core.nn.RandomMasks;
+import org.mtlora.core.train.SegmentChain;
 import org.mtlora.swin.SwinBackbone;
 import org.mtlora.tasks.Task;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -68,43 +70,49 @@ public final class MultiTaskModel {
       ImmutableMap<String, SDVariable> losses,
       SDVariable totalLoss,
       ImmutableList<BatchNormStats> batchNorm,
-      ImmutableMap<String, SDVariable> intermediates) implements TrainableGraph {
+      ImmutableMap<String, SDVariable> intermediates) {
 
-    @Override
-    public ImmutableMap<String, SDVariable> taskLosses() {
-      return losses;
-    }
-
-    @Override
-    public List<String> extraOutputs() {
-      return batchNormOutputs();
-    }
-
-    @Override
-    public void afterForward(Map<String, INDArray> outputs, int batch) {
-      updateRunningStats(context.params(), outputs, batch);
+    /**
+     * This training graph as the {@link org.mtlora.core.train.Trainer} runs it (one whole graph, no
+     * recomputation). Call once per graph: the result prepares the backward on first use.
+     */
+    public SegmentChain trainable() {
+      Preconditions.checkState(context.isTraining() && totalLoss != null,
+          "only a training graph built with losses can be trained");
+      return SegmentChain.whole(new SegmentChain.LossSegment(context, ImmutableMap.of(), totalLoss, losses,
+          ImmutableList.copyOf(batchNormOutputs())), (extras, batch) -> updateRunningStats(context.params(), extras,
+          batch));
     }
 
     /** Applies the batch-norm running update (momentum 0.1) and counts the batch, from a forward's outputs. */
     public void updateRunningStats(ParameterRegistry params, Map<String, INDArray> results, int batch) {
-      for (BatchNormStats s : batchNorm) {
-        BatchNorm.updateRunning(params.get(s.prefix() + ".running_mean"), params.get(s.prefix() + ".running_var"),
-            results.get(s.mean().name()), results.get(s.var().name()), s.countPerSample() * batch,
-            BatchNorm.DEFAULT_MOMENTUM);
-        INDArray n = params.get(s.prefix() + ".num_batches_tracked");
-        n.assign(n.getDouble(0) + 1);
-      }
+      MultiTaskModel.updateRunningStats(batchNorm, params, results, batch);
     }
 
     /** Names of the batch-norm statistic variables (to request with a training forward). */
     public List<String> batchNormOutputs() {
-      List<String> names = new ArrayList<>();
-      batchNorm.forEach(s -> {
-        names.add(s.mean().name());
-        names.add(s.var().name());
-      });
-      return names;
+      return MultiTaskModel.batchNormOutputs(batchNorm);
     }
+  }
+
+  private static void updateRunningStats(List<BatchNormStats> stats, ParameterRegistry params,
+      Map<String, INDArray> results, int batch) {
+    for (BatchNormStats s : stats) {
+      BatchNorm.updateRunning(params.get(s.prefix() + ".running_mean"), params.get(s.prefix() + ".running_var"),
+          results.get(s.mean().name()), results.get(s.var().name()), s.countPerSample() * batch,
+          BatchNorm.DEFAULT_MOMENTUM);
+      INDArray n = params.get(s.prefix() + ".num_batches_tracked");
+      n.assign(n.getDouble(0) + 1);
+    }
+  }
+
+  private static List<String> batchNormOutputs(List<BatchNormStats> stats) {
+    List<String> names = new ArrayList<>();
+    stats.forEach(s -> {
+      names.add(s.mean().name());
+      names.add(s.var().name());
+    });
+    return names;
   }
 
   public MultiTaskModel(MultiTaskConfig config) {
@@ -159,12 +167,91 @@ public final class MultiTaskModel {
    * @param withLosses also add target placeholders and the losses
    */
   public Graph build(GraphContext ctx, boolean withLosses) {
+    SwinBackbone.Features features = backbone.apply(ctx, inputPlaceholder(ctx));
+    Heads h = heads(ctx, features.stages(), withLosses);
+    Map<String, SDVariable> named = new LinkedHashMap<>(features.intermediates());
+    named.putAll(h.named());
+    return new Graph(ctx.sd(), ctx, h.outputs(), h.headOutputs(), h.losses(), h.total(), h.stats(),
+        ImmutableMap.copyOf(named));
+  }
+
+  /**
+   * A training graph for the {@link org.mtlora.core.train.Trainer}, with the given activation checkpointing: one
+   * whole graph ({@link ActivationCheckpointing#NONE}) or a chain of backbone segments and one segment for the
+   * downsamplers, heads and losses, whose backbone activations are recomputed during the backward. All three give
+   * the same losses and gradients; checkpointing trades one extra backbone forward for memory.
+   */
+  public SegmentChain trainingGraph(ParameterRegistry params, DataType dataType, ActivationCheckpointing mode) {
+    Preconditions.checkNotNull(mode, "mode");
+    if (mode == ActivationCheckpointing.NONE) {
+      return build(GraphContext.training(SameDiff.create(), params, dataType), true).trainable();
+    }
+    RandomMasks masks = new RandomMasks();
+    List<SegmentChain.Segment> body = new ArrayList<>();
+    String shared = null;
+    for (int[] range : mode.ranges(backbone)) {
+      GraphContext c = GraphContext.training(SameDiff.create(), params, dataType, masks);
+      SDVariable x;
+      ImmutableMap<String, SDVariable> inputs;
+      if (range[0] == 0) {
+        x = inputPlaceholder(c);
+        inputs = ImmutableMap.of();
+      } else {
+        x = c.boundaryInput(shared, -1, backbone.inputChannels(range[0]));
+        inputs = ImmutableMap.of(shared, x);
+      }
+      SwinBackbone.Partial part = backbone.applyBlocks(c, x, range[0], range[1], new LinkedHashMap<>());
+      ImmutableMap.Builder<String, SegmentChain.Output> outputs = ImmutableMap.builder();
+      if (range[1] < backbone.numBlocks()) {
+        shared = "backbone.shared_before_block" + range[1];
+        outputs.put(shared, new SegmentChain.Output(c.sd().identity(shared, part.shared()),
+            new long[] {-1, backbone.inputChannels(range[1])}));
+      }
+      part.stages().forEach((stage, f) -> f.tasks().forEach((task, v) -> {
+        String name = stageTaskName(stage, task);
+        outputs.put(name, new SegmentChain.Output(c.sd().identity(name, v), new long[] {-1, f.channels()}));
+      }));
+      body.add(new SegmentChain.Segment(c, inputs, outputs.buildOrThrow()));
+    }
+    GraphContext c = GraphContext.training(SameDiff.create(), params, dataType, masks);
+    ImmutableMap.Builder<String, SDVariable> inputs = ImmutableMap.builder();
+    List<SwinBackbone.StageFeatures> stages = new ArrayList<>();
+    for (int i = 0; i < config.swin().numStages(); i++) {
+      ImmutableMap.Builder<String, SDVariable> tasks = ImmutableMap.builder();
+      for (Task t : config.tasks()) {
+        String name = stageTaskName(i, t.name());
+        SDVariable v = c.boundaryInput(name, -1, backbone.outputChannels(i));
+        tasks.put(t.name(), v);
+        inputs.put(name, v);
+      }
+      stages.add(new SwinBackbone.StageFeatures(null, tasks.buildOrThrow(), backbone.outputResolution(i),
+          backbone.outputChannels(i)));
+    }
+    Heads h = heads(c, stages, true);
+    SegmentChain.LossSegment last = new SegmentChain.LossSegment(c, inputs.buildOrThrow(), h.total(), h.losses(),
+        ImmutableList.copyOf(batchNormOutputs(h.stats())));
+    return new SegmentChain(body, last, (extras, batch) -> updateRunningStats(h.stats(), params, extras, batch));
+  }
+
+  private static String stageTaskName(int stage, String task) {
+    return "stage" + stage + ".task." + task;
+  }
+
+  private SDVariable inputPlaceholder(GraphContext ctx) {
+    int img = config.swin().imgSize();
+    return ctx.sd().placeHolder(INPUT, ctx.dataType(), -1, config.swin().inChans(), img, img);
+  }
+
+  /** What the per-task part (downsamplers, heads, upsampling, losses) adds to a graph. */
+  private record Heads(ImmutableMap<String, SDVariable> outputs, ImmutableMap<String, SDVariable> headOutputs,
+      ImmutableMap<String, SDVariable> losses, SDVariable total, ImmutableList<BatchNormStats> stats,
+      Map<String, SDVariable> named) {}
+
+  private Heads heads(GraphContext ctx, List<SwinBackbone.StageFeatures> stages, boolean withLosses) {
     SameDiff sd = ctx.sd();
     int img = config.swin().imgSize();
     DataType dt = ctx.dataType();
-    SDVariable input = sd.placeHolder(INPUT, dt, -1, config.swin().inChans(), img, img);
-    SwinBackbone.Features features = backbone.apply(ctx, input);
-    Map<String, SDVariable> named = new LinkedHashMap<>(features.intermediates());
+    Map<String, SDVariable> named = new LinkedHashMap<>();
     ImmutableMap.Builder<String, SDVariable> outputs = ImmutableMap.builder();
     ImmutableMap.Builder<String, SDVariable> headOutputs = ImmutableMap.builder();
     ImmutableMap.Builder<String, SDVariable> losses = ImmutableMap.builder();
@@ -172,7 +259,7 @@ public final class MultiTaskModel {
     SDVariable total = null;
     int r0 = backbone.outputResolution(0);
     for (Task t : config.tasks()) {
-      List<SDVariable> maps = downsamplers.get(t.name()).apply(ctx, features.stages());
+      List<SDVariable> maps = downsamplers.get(t.name()).apply(ctx, stages);
       for (int i = 0; i < maps.size(); i++) {
         named.put("downsampler." + t.name() + "." + i, maps.get(i));
       }
@@ -198,7 +285,7 @@ public final class MultiTaskModel {
       total = sd.identity("loss/total", total);
       sd.setLossVariables(total);
     }
-    return new Graph(sd, ctx, outputs.buildOrThrow(), headOutputs.buildOrThrow(), losses.buildOrThrow(), total,
-        stats.build(), ImmutableMap.copyOf(named));
+    return new Heads(outputs.buildOrThrow(), headOutputs.buildOrThrow(), losses.buildOrThrow(), total,
+        stats.build(), named);
   }
 }

@@ -26,6 +26,7 @@ import org.mtlora.core.train.CsvLog;
 import org.mtlora.core.train.LossPlot;
 import org.mtlora.core.train.LrSchedule;
 import org.mtlora.core.train.StepResult;
+import org.mtlora.core.train.SegmentChain;
 import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
 import org.mtlora.core.train.TrainingDivergedException;
@@ -87,13 +88,12 @@ public class TrainerTest {
     return b;
   }
 
-  private record Run(MultiTaskModel model, ParameterRegistry params, MultiTaskModel.Graph graph) {}
+  private record Run(MultiTaskModel model, ParameterRegistry params, SegmentChain graph) {}
 
   private static Run newRun(long initSeed) {
     MultiTaskModel model = tinyModel();
     ParameterRegistry params = model.newRegistry(FreezePolicy.MTLORA, initSeed);
-    MultiTaskModel.Graph g = model.build(GraphContext.training(SameDiff.create(), params, DataType.FLOAT), true);
-    return new Run(model, params, g);
+    return new Run(model, params, model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.NONE));
   }
 
   private TrainerConfig config(long steps, Path ckpt) {

@@ -151,18 +151,85 @@ public final class SwinBackbone {
    */
   public Features apply(GraphContext ctx, SDVariable image) {
     Map<String, SDVariable> named = new LinkedHashMap<>();
-    SDVariable x = patchEmbed.apply(ctx, image);
-    named.put(PREFIX + ".patch_embed", x);
-    ImmutableList.Builder<StageFeatures> out = ImmutableList.builder();
-    for (int i = 0; i < stages.size(); i++) {
-      StageFeatures f = stages.get(i).apply(ctx, x, named, outputResolution(i), outputChannels(i));
-      named.put("stage" + i + ".shared", f.shared());
-      for (Map.Entry<String, SDVariable> t : f.tasks().entrySet()) {
-        named.put("stage" + i + ".task." + t.getKey(), t.getValue());
+    Partial all = applyBlocks(ctx, image, 0, numBlocks(), named);
+    return new Features(all.stages().values().asList(), ImmutableMap.copyOf(named));
+  }
+
+  /**
+   * What a range of blocks produces.
+   *
+   * @param shared the shared stream after the range's last block (after patch merging when that block ends a stage)
+   * @param stages the features of every stage the range completes, by stage index
+   */
+  public record Partial(SDVariable shared, ImmutableMap<Integer, StageFeatures> stages) {}
+
+  /** Blocks of all stages together: the units {@link #applyBlocks} ranges over. */
+  public int numBlocks() {
+    return swin.depths().stream().mapToInt(Integer::intValue).sum();
+  }
+
+  /** The stage of block {@code k} (counting blocks over all stages). */
+  public int stageOf(int block) {
+    Preconditions.checkElementIndex(block, numBlocks(), "block");
+    int k = block;
+    for (int i = 0; i < swin.numStages(); i++) {
+      if (k < swin.depths().get(i)) {
+        return i;
       }
-      out.add(f);
-      x = f.shared();
+      k -= swin.depths().get(i);
     }
-    return new Features(out.build(), ImmutableMap.copyOf(named));
+    throw new AssertionError(block);
+  }
+
+  /** Whether block {@code k} is the last of its stage (it then also applies the stage's patch merging). */
+  public boolean endsStage(int block) {
+    return block == numBlocks() - 1 || stageOf(block + 1) != stageOf(block);
+  }
+
+  /** Channels of the shared stream that enters block {@code k}. */
+  public int inputChannels(int block) {
+    return swin.stageDim(stageOf(block));
+  }
+
+  /**
+   * Adds blocks {@code [from, to)} (counting over all stages) to a graph: the pieces of a checkpointed chain, or the
+   * whole backbone.
+   *
+   * @param x the image {@code [B, inChans, S, S]} when {@code from == 0} (the patch embedding comes first), otherwise
+   *     the shared stream entering block {@code from}, {@code [B * L, C]}
+   * @param named receives named intermediates (see {@link Features})
+   */
+  public Partial applyBlocks(GraphContext ctx, SDVariable x, int from, int to, Map<String, SDVariable> named) {
+    Preconditions.checkArgument(0 <= from && from < to && to <= numBlocks(), "block range [%s, %s) outside [0, %s)",
+        from, to, numBlocks());
+    SDVariable shared = x;
+    if (from == 0) {
+      shared = patchEmbed.apply(ctx, x);
+      named.put(PREFIX + ".patch_embed", shared);
+    }
+    ImmutableMap.Builder<Integer, StageFeatures> done = ImmutableMap.builder();
+    int first = 0;
+    for (int i = 0; i < stages.size(); i++) {
+      SwinStage stage = stages.get(i);
+      SwinBlock.Output out = null;
+      for (int j = 0; j < stage.numBlocks(); j++) {
+        int k = first + j;
+        if (k >= from && k < to) {
+          out = stage.block(ctx, j, shared, named);
+          shared = out.shared();
+          if (j == stage.numBlocks() - 1) {
+            StageFeatures f = stage.finish(ctx, out, outputResolution(i), outputChannels(i));
+            named.put("stage" + i + ".shared", f.shared());
+            for (Map.Entry<String, SDVariable> t : f.tasks().entrySet()) {
+              named.put("stage" + i + ".task." + t.getKey(), t.getValue());
+            }
+            done.put(i, f);
+            shared = f.shared();
+          }
+        }
+      }
+      first += stage.numBlocks();
+    }
+    return new Partial(shared, done.buildOrThrow());
   }
 }

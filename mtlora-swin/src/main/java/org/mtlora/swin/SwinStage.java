@@ -34,26 +34,26 @@ final class SwinStage {
     return b.build();
   }
 
-  /**
-   * @param x shared stream {@code [B * L, C]}
-   * @param features receives named intermediates ({@code stage{i}.block{j}.shared}, {@code ...task.<t>})
-   */
-  SwinBackbone.StageFeatures apply(GraphContext ctx, SDVariable x, Map<String, SDVariable> features,
-      int outResolution, int outChannels) {
-    SwinBlock.Output out = null;
-    SDVariable shared = x;
-    for (int j = 0; j < blocks.size(); j++) {
-      out = blocks.get(j).apply(ctx, shared);
-      shared = out.shared();
-      features.put("stage" + index + ".block" + j + ".shared", shared);
-      for (Map.Entry<String, SDVariable> t : out.tasks().entrySet()) {
-        features.put("stage" + index + ".block" + j + ".task." + t.getKey(), t.getValue());
-      }
+  int numBlocks() {
+    return blocks.size();
+  }
+
+  /** Block {@code j} on the shared stream {@code x}; records its outputs in {@code features}. */
+  SwinBlock.Output block(GraphContext ctx, int j, SDVariable x, Map<String, SDVariable> features) {
+    SwinBlock.Output out = blocks.get(j).apply(ctx, x);
+    features.put("stage" + index + ".block" + j + ".shared", out.shared());
+    for (Map.Entry<String, SDVariable> t : out.tasks().entrySet()) {
+      features.put("stage" + index + ".block" + j + ".task." + t.getKey(), t.getValue());
     }
-    SDVariable sharedOut = downsample == null ? shared : downsample.apply(ctx, shared);
+    return out;
+  }
+
+  /** Patch merging of the last block's shared and task streams (a task without its own stream takes the shared). */
+  SwinBackbone.StageFeatures finish(GraphContext ctx, SwinBlock.Output last, int outResolution, int outChannels) {
+    SDVariable sharedOut = downsample == null ? last.shared() : downsample.apply(ctx, last.shared());
     ImmutableMap.Builder<String, SDVariable> taskOut = ImmutableMap.builder();
     for (String t : tasks) {
-      SDVariable stream = out.tasks().get(t);
+      SDVariable stream = last.tasks().get(t);
       if (stream == null) {
         taskOut.put(t, sharedOut);
       } else {

@@ -54,18 +54,15 @@ public final class BatchNorm {
     SDVariable varWide = sd.mean(centredWide.mul(centredWide), true, dims);
     SDVariable mean = narrow(meanWide, type);
     SDVariable var = narrow(varWide, type);
-    SDVariable y = x.sub(mean).mul(narrow(sd.math.rsqrt(varWide.add(eps)), type));
-    y = affine(sd, y, rank, channels, gamma, beta);
+    SDVariable invStd = narrow(sd.math.rsqrt(varWide.add(eps)), type);
+    SDVariable y = scaleShift(sd, x, rank, channels, mean, invStd, gamma, beta);
     return new TrainOutput(y, sd.reshape(mean, channels), sd.reshape(var, channels));
   }
 
   /** Normalises with running statistics {@code [C]} (evaluation mode). */
   public static SDVariable eval(SameDiff sd, SDVariable x, int rank, long channels, SDVariable runningMean,
       SDVariable runningVar, SDVariable gamma, SDVariable beta, double eps) {
-    SDVariable mean = rank == 4 ? sd.reshape(runningMean, 1, channels, 1, 1) : runningMean;
-    SDVariable var = rank == 4 ? sd.reshape(runningVar, 1, channels, 1, 1) : runningVar;
-    SDVariable y = x.sub(mean).mul(sd.math.rsqrt(var.add(eps)));
-    return affine(sd, y, rank, channels, gamma, beta);
+    return scaleShift(sd, x, rank, channels, runningMean, sd.math.rsqrt(runningVar.add(eps)), gamma, beta);
   }
 
   /**
@@ -87,15 +84,25 @@ public final class BatchNorm {
     return v.dataType() == type ? v : v.castTo(type);
   }
 
-  private static SDVariable affine(SameDiff sd, SDVariable y, int rank, long channels, SDVariable gamma,
-      SDVariable beta) {
+  /**
+   * {@code y = x * alpha + shift} with {@code alpha = invStd * gamma} and {@code shift = beta - mean * alpha} per
+   * channel, the order PyTorch's CPU kernel evaluates batch norm in: two full-size element-wise ops instead of four.
+   */
+  private static SDVariable scaleShift(SameDiff sd, SDVariable x, int rank, long channels, SDVariable mean,
+      SDVariable invStd, SDVariable gamma, SDVariable beta) {
+    SDVariable alpha = sd.reshape(invStd, channels);
     if (gamma != null) {
-      y = y.mul(rank == 4 ? sd.reshape(gamma, 1, channels, 1, 1) : gamma);
+      alpha = alpha.mul(gamma);
     }
+    SDVariable shift = sd.reshape(mean, channels).mul(alpha).neg();
     if (beta != null) {
-      y = y.add(rank == 4 ? sd.reshape(beta, 1, channels, 1, 1) : beta);
+      shift = beta.add(shift);
     }
-    return y;
+    if (rank == 4) {
+      alpha = sd.reshape(alpha, 1, channels, 1, 1);
+      shift = sd.reshape(shift, 1, channels, 1, 1);
+    }
+    return x.mul(alpha).add(shift);
   }
 
   private static int[] reduceDims(int rank) {

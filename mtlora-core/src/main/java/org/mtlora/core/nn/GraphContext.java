@@ -8,6 +8,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * What a block needs while it adds itself to a graph: the {@link SameDiff} instance, the {@link ParameterRegistry}
@@ -22,23 +23,32 @@ public final class GraphContext {
   private final DataType dataType;
   private final Map<String, SDVariable> created = new HashMap<>();
 
-  private GraphContext(SameDiff sd, ParameterRegistry params, boolean training, DataType dataType) {
+  private GraphContext(SameDiff sd, ParameterRegistry params, boolean training, DataType dataType,
+      RandomMasks masks) {
     this.sd = Preconditions.checkNotNull(sd, "sd");
     this.params = Preconditions.checkNotNull(params, "params");
     this.training = training;
-    this.masks = new RandomMasks();
+    this.masks = Preconditions.checkNotNull(masks, "masks");
     Preconditions.checkArgument(dataType.isFPType(), "graph data type must be floating point, found %s", dataType);
     this.dataType = dataType;
   }
 
   /** A training-mode context (dropout, drop path and batch statistics active). */
   public static GraphContext training(SameDiff sd, ParameterRegistry params, DataType dataType) {
-    return new GraphContext(sd, params, true, dataType);
+    return new GraphContext(sd, params, true, dataType, new RandomMasks());
+  }
+
+  /**
+   * A training-mode context that declares its random masks in {@code masks}, shared with the other graphs of a chain
+   * (see {@code SegmentChain}): the masks then follow one declaration order, as in one whole graph.
+   */
+  public static GraphContext training(SameDiff sd, ParameterRegistry params, DataType dataType, RandomMasks masks) {
+    return new GraphContext(sd, params, true, dataType, masks);
   }
 
   /** An evaluation-mode context (stochastic layers are the identity, batch norm uses running statistics). */
   public static GraphContext evaluation(SameDiff sd, ParameterRegistry params, DataType dataType) {
-    return new GraphContext(sd, params, false, dataType);
+    return new GraphContext(sd, params, false, dataType, new RandomMasks());
   }
 
   public SameDiff sd() {
@@ -79,6 +89,20 @@ public final class GraphContext {
   /** A constant computed at build time (index tables, masks, interpolation matrices), cast to the graph type. */
   public SDVariable constant(String name, INDArray value) {
     return sd.constant(name, value.castTo(dataType));
+  }
+
+  /**
+   * An input fed from another graph of a chain: a variable (so that the backward yields its gradient) whose value the
+   * chain sets before each run.
+   *
+   * @param shape the shape, {@code -1} where it depends on the batch
+   */
+  public SDVariable boundaryInput(String name, long... shape) {
+    long[] concrete = shape.clone();
+    for (int i = 0; i < concrete.length; i++) {
+      concrete[i] = Math.max(concrete[i], 1);
+    }
+    return sd.var(name, Nd4j.zeros(dataType, concrete));
   }
 
   /** Copies the current values of the graph's trainable variables back into the registry (as float32). */

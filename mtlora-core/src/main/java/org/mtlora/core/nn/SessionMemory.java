@@ -14,11 +14,16 @@ public final class SessionMemory {
 
   /** Drops the sessions of {@code sd} and of its gradient function, then runs the garbage collector. */
   public static void release(SameDiff sd) {
+    clear(sd);
+    System.gc();
+  }
+
+  /** Drops the sessions of {@code sd} and of its gradient function, leaving the collection to a later call. */
+  public static void clear(SameDiff sd) {
     sd.getSessions().clear();
     SameDiff grad = sd.getFunction("grad");
     if (grad != null) {
       grad.getSessions().clear();
     }
-    System.gc();
   }
 }

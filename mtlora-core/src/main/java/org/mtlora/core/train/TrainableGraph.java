@@ -1,30 +1,52 @@
 package org.mtlora.core.train;
 
 import com.google.common.collect.ImmutableMap;
-import java.util.List;
 import java.util.Map;
-import org.mtlora.core.nn.GraphContext;
-import org.nd4j.autodiff.samediff.SDVariable;
+import org.mtlora.core.nn.RandomMasks;
+import org.mtlora.core.params.ParameterRegistry;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * A training-mode graph the {@link Trainer} can run. Implementations: build the graph with a training {@link
- * GraphContext}, name the total loss and the per-task losses, and say which extra outputs the engine must fetch with
- * each forward (e.g. batch-norm statistics) and what to do with them ({@link #afterForward}).
+ * What the {@link Trainer} runs: a training-mode model that computes its losses and the gradients of its trainable
+ * parameters for one batch. {@link SegmentChain} implements it for one whole graph or for a chain of graphs with
+ * activation checkpointing; a model (e.g. the multi-task model) builds one.
  */
 public interface TrainableGraph {
-  /** The context the graph was built with (SameDiff instance, registry, random masks). */
-  GraphContext context();
+  /** One forward and backward pass; {@code extras} keeps the order the graph declares them in. */
+  record Pass(double totalLoss, ImmutableMap<String, Double> taskLosses, Map<String, INDArray> gradients,
+      Map<String, INDArray> extras) {}
 
-  /** The scalar that is minimised. */
-  SDVariable totalLoss();
+  /** The registry the graph was built from (names, freezing, buffers). */
+  ParameterRegistry params();
 
-  /** Per-task losses (for progress and the NaN guard), in task order. */
-  ImmutableMap<String, SDVariable> taskLosses();
+  /** The graph's floating-point type. */
+  DataType dataType();
 
-  /** Extra variables to fetch with each training forward. */
-  List<String> extraOutputs();
+  /** Every random mask the graph declares (dropout, drop path); the trainer samples them per step. */
+  RandomMasks masks();
 
-  /** Called after each successful forward with the fetched values and the batch size (e.g. running statistics). */
-  void afterForward(Map<String, INDArray> outputs, int batch);
+  /**
+   * The arrays the graph computes with, one per trainable parameter of {@link #params()}, by name: the optimiser
+   * updates them in place.
+   */
+  Map<String, INDArray> trainableArrays();
+
+  /**
+   * Forward, losses and gradients for one batch.
+   *
+   * @param feed the batch (input and targets) and every mask of {@link #masks()}
+   * @return the losses, a gradient per trainable parameter ({@code null} where no path reaches the loss) and the
+   *     extra outputs (e.g. batch-norm statistics) for {@link #afterForward}
+   */
+  Pass forwardBackward(Map<String, INDArray> feed);
+
+  /** Called once per step, after the loss was checked finite and before the update (e.g. running statistics). */
+  void afterForward(Map<String, INDArray> extras, int batch);
+
+  /** Frees what the last pass left in the engine's sessions (call between steps). */
+  void releaseMemory();
+
+  /** Copies the current trainable values back into {@link #params()}. */
+  void syncToRegistry();
 }

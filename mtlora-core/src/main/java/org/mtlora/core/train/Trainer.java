@@ -5,18 +5,11 @@ import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.mtlora.core.nn.Gradients;
-import org.mtlora.core.nn.GraphContext;
-import org.mtlora.core.nn.SessionMemory;
 import org.mtlora.core.params.ParameterRegistry;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,23 +43,20 @@ public final class Trainer {
    * @param resumeFrom a checkpoint written by this trainer for the same model, or null
    */
   public Result fit(TrainableGraph graph, BatchSource data, Path resumeFrom) throws IOException {
-    GraphContext ctx = graph.context();
-    SameDiff sd = ctx.sd();
-    ParameterRegistry params = ctx.params();
+    ParameterRegistry params = graph.params();
     List<String> trainable = params.trainableNames();
     Preconditions.checkArgument(!trainable.isEmpty(), "nothing to train: the freezing policy leaves no trainable "
         + "parameter");
     AdamW optimizer = config.newOptimizer();
-    Map<String, INDArray> live = new LinkedHashMap<>();
+    Map<String, INDArray> live = graph.trainableArrays();
     for (String name : trainable) {
-      INDArray arr = sd.getArrForVarName(name);
+      INDArray arr = live.get(name);
       Preconditions.checkState(arr != null, "trainable parameter %s is not a variable of the graph", name);
-      live.put(name, arr);
       optimizer.add(name, arr.shape(), AdamW.REFERENCE_DECAY.test(params.spec(name)), arr.dataType());
     }
     long start = 0;
     if (resumeFrom != null) {
-      ctx.syncToRegistry();
+      graph.syncToRegistry();
       Checkpoints.State state = Checkpoints.read(resumeFrom, params, optimizer);
       Preconditions.checkArgument(state.seed() == config.seed(), "%s: checkpoint seed %s differs from the run's %s",
           resumeFrom, state.seed(), config.seed());
@@ -76,11 +66,6 @@ public final class Trainer {
       start = state.step();
       LOG.info("resumed from {} at step {}", resumeFrom, start);
     }
-    Gradients.prepare(sd);
-    List<String> outputs = new ArrayList<>();
-    outputs.add(graph.totalLoss().name());
-    graph.taskLosses().values().forEach(v -> outputs.add(v.name()));
-    outputs.addAll(graph.extraOutputs());
     long total = config.totalSteps();
     Path lastCheckpoint = resumeFrom;
     double lastLoss = Double.NaN;
@@ -89,24 +74,18 @@ public final class Trainer {
     try {
       for (long step = start; step < total; step++) {
         long t0 = System.nanoTime();
-        Map<String, INDArray> ph = new HashMap<>(data.batch(step));
-        int batch = (int) ph.values().iterator().next().size(0);
-        ph.putAll(ctx.masks().sample(batch, config.seed(), step, ctx.dataType()));
-        OutAndGrad res = sd.calculateGradientsAndOutputs(ph, outputs, trainable);
-        Map<String, INDArray> out = res.getOutputs();
-        double totalLoss = out.get(graph.totalLoss().name()).getDouble(0);
-        ImmutableMap.Builder<String, Double> taskLosses = ImmutableMap.builder();
-        for (Map.Entry<String, SDVariable> t : graph.taskLosses().entrySet()) {
-          taskLosses.put(t.getKey(), out.get(t.getValue().name()).getDouble(0));
-        }
-        ImmutableMap<String, Double> losses = taskLosses.buildOrThrow();
+        Map<String, INDArray> feed = new HashMap<>(data.batch(step));
+        int batch = (int) feed.values().iterator().next().size(0);
+        feed.putAll(graph.masks().sample(batch, config.seed(), step, graph.dataType()));
+        TrainableGraph.Pass pass = graph.forwardBackward(feed);
+        double totalLoss = pass.totalLoss();
         if (!Double.isFinite(totalLoss)) {
-          throw diverged(step, totalLoss, losses, ctx, optimizer);
+          throw diverged(step, totalLoss, pass.taskLosses(), graph, optimizer);
         }
-        graph.afterForward(out, batch);
+        graph.afterForward(pass.extras(), batch);
         Map<String, INDArray> grads = new LinkedHashMap<>();
         for (String name : trainable) {
-          INDArray g = res.getGradients().get(name);
+          INDArray g = pass.gradients().get(name);
           grads.put(name, g == null ? live.get(name).like() : g); // no path to the loss: zero gradient
         }
         double norm = config.clipNorm() > 0 ? GradientClipping.clip(grads, config.clipNorm())
@@ -114,40 +93,40 @@ public final class Trainer {
         double lr = config.schedule().forIteration(step);
         optimizer.update(live, grads, lr);
         lastLoss = totalLoss;
-        res = null;
-        out = null;
+        ImmutableMap<String, Double> losses = pass.taskLosses();
+        pass = null;
         grads.clear();
-        SessionMemory.release(sd); // frees the step's activations now rather than whenever the GC runs
+        graph.releaseMemory(); // frees the step's activations now rather than whenever the GC runs
         StepResult r = new StepResult(step, total, losses, totalLoss, lr, norm, (System.nanoTime() - t0) / 1e9);
         listeners.forEach(l -> l.onStep(r));
         long done = step + 1;
         if (config.checkpointDir() != null && (done % config.checkpointEvery() == 0 || done == total)) {
-          lastCheckpoint = checkpoint(done, ctx, optimizer);
+          lastCheckpoint = checkpoint(done, graph, optimizer);
         }
       }
     } finally {
-      ctx.syncToRegistry();
+      graph.syncToRegistry();
       listeners.forEach(TrainingListener::onEnd);
     }
     return new Result(total, lastLoss, lastCheckpoint);
   }
 
-  private Path checkpoint(long done, GraphContext ctx, AdamW optimizer) throws IOException {
-    ctx.syncToRegistry();
-    Path file = Checkpoints.write(config.checkpointDir(), done, config.seed(), ctx.params(), optimizer,
+  private Path checkpoint(long done, TrainableGraph graph, AdamW optimizer) throws IOException {
+    graph.syncToRegistry();
+    Path file = Checkpoints.write(config.checkpointDir(), done, config.seed(), graph.params(), optimizer,
         config.modelDescription(), config.keepLast());
     listeners.forEach(l -> l.onCheckpoint(done, file));
     return file;
   }
 
   /** Keeps the last good state (this step's forward failed before any update) and names the step and the task. */
-  private TrainingDivergedException diverged(long step, double total, Map<String, Double> losses, GraphContext ctx,
-      AdamW optimizer) throws IOException {
+  private TrainingDivergedException diverged(long step, double total, Map<String, Double> losses,
+      TrainableGraph graph, AdamW optimizer) throws IOException {
     String task = losses.entrySet().stream().filter(e -> !Double.isFinite(e.getValue())).map(Map.Entry::getKey)
         .findFirst().orElse("(total only)");
     Path kept = null;
     if (config.checkpointDir() != null) {
-      kept = checkpoint(step, ctx, optimizer);
+      kept = checkpoint(step, graph, optimizer);
     }
     return new TrainingDivergedException(String.format(java.util.Locale.ROOT,
         "step %d: the loss of task '%s' is %s (total %s); %s", step, task, losses.getOrDefault(task, total), total,

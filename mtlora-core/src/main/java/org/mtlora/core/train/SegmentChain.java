@@ -1,0 +1,318 @@
+package org.mtlora.core.train;
+
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
+import com.google.common.collect.ImmutableMap;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.ObjIntConsumer;
+import org.mtlora.core.nn.Gradients;
+import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.nn.RandomMasks;
+import org.mtlora.core.nn.SessionMemory;
+import org.mtlora.core.params.ParameterRegistry;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A model split into a chain of SameDiff graphs, trained with <em>activation checkpointing</em>: a step runs the
+ * {@linkplain Segment body segments} forward keeping only their outputs (the boundaries), then the {@linkplain
+ * LossSegment loss segment} forward and backward, then each body segment again, last to first, forward (recomputed)
+ * and backward, seeded with the gradient of its outputs. Peak memory is one segment's activations instead of the whole
+ * model's; the price is one extra forward of the body.
+ *
+ * <p>With no body segment this is plain training of one whole graph ({@link #whole}).
+ *
+ * <p>Boundaries are named: a segment's input {@code n} (a variable made with {@link GraphContext#boundaryInput}) takes
+ * the value of the earlier segment output named {@code n}, and its gradient flows back to that output. Every segment
+ * is built with a training {@link GraphContext} over the same registry and the same {@link RandomMasks}, so that the
+ * masks follow one declaration order. Each trainable parameter must be a variable of exactly one segment.
+ */
+public final class SegmentChain implements TrainableGraph {
+  private static final String SEED_PREFIX = "chain/grad_of/";
+
+  /**
+   * A boundary output.
+   *
+   * @param variable the tensor
+   * @param shape its shape, {@code -1} where it depends on the batch
+   */
+  public record Output(SDVariable variable, long[] shape) {}
+
+  /**
+   * A graph of the chain before the loss.
+   *
+   * @param context the context it was built with
+   * @param inputs boundary inputs by boundary name (none for the first segment, which reads placeholders)
+   * @param outputs boundary outputs by boundary name
+   */
+  public record Segment(GraphContext context, ImmutableMap<String, SDVariable> inputs,
+      ImmutableMap<String, Output> outputs) {}
+
+  /**
+   * The last graph: from its boundary inputs (and placeholders) to the losses.
+   *
+   * @param context the context it was built with
+   * @param inputs boundary inputs by boundary name
+   * @param totalLoss the scalar minimised
+   * @param taskLosses per-task losses, in task order
+   * @param extraOutputs names of further variables to fetch with the forward (handed to the after-forward hook)
+   */
+  public record LossSegment(GraphContext context, ImmutableMap<String, SDVariable> inputs, SDVariable totalLoss,
+      ImmutableMap<String, SDVariable> taskLosses, ImmutableList<String> extraOutputs) {}
+
+  private final ImmutableList<Segment> body;
+  private final LossSegment last;
+  private final ObjIntConsumer<Map<String, INDArray>> afterForward;
+  private final ParameterRegistry params;
+  private final DataType dataType;
+  private final RandomMasks masks;
+  /** Trainable parameter names per graph: body segments in order, then the loss segment. */
+  private final ImmutableList<ImmutableList<String>> trainable;
+  private boolean prepared;
+
+  /**
+   * @param body segments before the loss, in forward order (may be empty)
+   * @param last the loss segment
+   * @param afterForward receives the extra outputs and the batch size once per step (may be a no-op)
+   */
+  public SegmentChain(List<Segment> body, LossSegment last, ObjIntConsumer<Map<String, INDArray>> afterForward) {
+    this.body = ImmutableList.copyOf(body);
+    this.last = Preconditions.checkNotNull(last, "last");
+    this.afterForward = Preconditions.checkNotNull(afterForward, "afterForward");
+    GraphContext first = this.body.isEmpty() ? last.context() : this.body.get(0).context();
+    this.params = first.params();
+    this.dataType = first.dataType();
+    this.masks = first.masks();
+    List<GraphContext> contexts = new ArrayList<>();
+    this.body.forEach(s -> contexts.add(s.context()));
+    contexts.add(last.context());
+    for (int k = 0; k < contexts.size(); k++) {
+      GraphContext c = contexts.get(k);
+      Preconditions.checkArgument(c.isTraining(), "segment %s was built in evaluation mode", k);
+      Preconditions.checkArgument(c.params() == params && c.masks() == masks && c.dataType() == dataType,
+          "segment %s must share the registry, the random masks and the data type of segment 0", k);
+    }
+    Set<String> produced = new HashSet<>();
+    for (int k = 0; k < this.body.size(); k++) {
+      Segment s = this.body.get(k);
+      checkInputs("segment " + k, s.inputs().keySet(), produced);
+      for (String name : s.outputs().keySet()) {
+        Preconditions.checkArgument(produced.add(name), "segment %s: boundary %s is produced twice", k, name);
+      }
+    }
+    checkInputs("the loss segment", last.inputs().keySet(), produced);
+    this.trainable = assignTrainable(contexts);
+    for (Segment s : this.body) {
+      addGradientSeed(s);
+    }
+  }
+
+  /** Plain training of one graph that computes the loss from placeholders. */
+  public static SegmentChain whole(LossSegment graph, ObjIntConsumer<Map<String, INDArray>> afterForward) {
+    Preconditions.checkArgument(graph.inputs().isEmpty(), "a whole graph has no boundary inputs, found %s",
+        graph.inputs().keySet());
+    return new SegmentChain(List.of(), graph, afterForward);
+  }
+
+  private static void checkInputs(String where, Set<String> inputs, Set<String> produced) {
+    for (String name : inputs) {
+      Preconditions.checkArgument(produced.contains(name), "%s reads boundary %s, which no earlier segment produces",
+          where, name);
+    }
+  }
+
+  private ImmutableList<ImmutableList<String>> assignTrainable(List<GraphContext> contexts) {
+    ImmutableList.Builder<ImmutableList<String>> out = ImmutableList.builder();
+    Map<String, Integer> owner = new HashMap<>();
+    for (int k = 0; k < contexts.size(); k++) {
+      SameDiff sd = contexts.get(k).sd();
+      List<String> names = new ArrayList<>();
+      for (String name : params.trainableNames()) {
+        if (sd.hasVariable(name)) {
+          Integer previous = owner.put(name, k);
+          Preconditions.checkArgument(previous == null, "trainable parameter %s is a variable of segments %s and %s; "
+              + "each parameter must live in one segment", name, previous, k);
+          names.add(name);
+        }
+      }
+      out.add(ImmutableList.copyOf(names));
+    }
+    for (String name : params.trainableNames()) {
+      Preconditions.checkArgument(owner.containsKey(name), "trainable parameter %s is not a variable of the graph",
+          name);
+    }
+    return out.build();
+  }
+
+  /** Seed loss {@code sum_o sum(o * dL/do)} with one placeholder per output: its gradients are the chain rule's. */
+  private void addGradientSeed(Segment s) {
+    SameDiff sd = s.context().sd();
+    SDVariable seed = null;
+    for (Map.Entry<String, Output> o : s.outputs().entrySet()) {
+      SDVariable upstream = sd.placeHolder(SEED_PREFIX + o.getKey(), dataType, o.getValue().shape());
+      SDVariable term = o.getValue().variable().mul(upstream).sum();
+      seed = seed == null ? term : seed.add(term);
+    }
+    Preconditions.checkArgument(seed != null, "a body segment needs at least one output");
+    sd.setLossVariables(sd.identity(SEED_PREFIX + "seed", seed));
+  }
+
+  @Override
+  public ParameterRegistry params() {
+    return params;
+  }
+
+  @Override
+  public DataType dataType() {
+    return dataType;
+  }
+
+  @Override
+  public RandomMasks masks() {
+    return masks;
+  }
+
+  /** Number of graphs (body segments plus the loss segment). */
+  public int numGraphs() {
+    return body.size() + 1;
+  }
+
+  @Override
+  public Map<String, INDArray> trainableArrays() {
+    Map<String, INDArray> live = new LinkedHashMap<>();
+    for (int k = 0; k < numGraphs(); k++) {
+      SameDiff sd = context(k).sd();
+      for (String name : trainable.get(k)) {
+        live.put(name, sd.getArrForVarName(name));
+      }
+    }
+    return live;
+  }
+
+  private GraphContext context(int k) {
+    return k < body.size() ? body.get(k).context() : last.context();
+  }
+
+  @Override
+  public Pass forwardBackward(Map<String, INDArray> feed) {
+    prepare();
+    Map<String, INDArray> boundaries = new HashMap<>();
+    for (Segment s : body) {
+      SameDiff sd = s.context().sd();
+      setInputs(sd, s.inputs(), boundaries);
+      List<String> names = new ArrayList<>();
+      s.outputs().values().forEach(o -> names.add(o.variable().name()));
+      Map<String, INDArray> out = sd.output(placeholders(sd, feed), names);
+      s.outputs().forEach((name, o) -> boundaries.put(name, out.get(o.variable().name())));
+      SessionMemory.release(sd);
+    }
+
+    SameDiff sd = last.context().sd();
+    setInputs(sd, last.inputs(), boundaries);
+    List<String> names = new ArrayList<>();
+    names.add(last.totalLoss().name());
+    last.taskLosses().values().forEach(v -> names.add(v.name()));
+    names.addAll(last.extraOutputs());
+    List<String> wrt = new ArrayList<>(trainable.get(body.size()));
+    last.inputs().values().forEach(v -> wrt.add(v.name()));
+    OutAndGrad res = sd.calculateGradientsAndOutputs(placeholders(sd, feed), names, wrt);
+    Map<String, INDArray> outputs = res.getOutputs();
+    double total = outputs.get(last.totalLoss().name()).getDouble(0);
+    ImmutableMap.Builder<String, Double> taskLosses = ImmutableMap.builder();
+    last.taskLosses().forEach((task, v) -> taskLosses.put(task, outputs.get(v.name()).getDouble(0)));
+    Map<String, INDArray> extras = new LinkedHashMap<>(); // in the order of extraOutputs
+    last.extraOutputs().forEach(n -> extras.put(n, outputs.get(n)));
+    Map<String, INDArray> gradients = new LinkedHashMap<>();
+    Map<String, INDArray> upstream = new HashMap<>();
+    collect(res.getGradients(), trainable.get(body.size()), last.inputs(), gradients, upstream);
+    SessionMemory.release(sd);
+    if (!Double.isFinite(total)) {
+      return new Pass(total, taskLosses.buildOrThrow(), Map.of(), extras); // the trainer stops; no backward needed
+    }
+
+    for (int k = body.size() - 1; k >= 0; k--) {
+      Segment s = body.get(k);
+      SameDiff bsd = s.context().sd();
+      setInputs(bsd, s.inputs(), boundaries);
+      Map<String, INDArray> ph = placeholders(bsd, feed);
+      for (String name : s.outputs().keySet()) {
+        INDArray g = upstream.remove(name);
+        ph.put(SEED_PREFIX + name, g != null ? g : Nd4j.zerosLike(boundaries.get(name)));
+      }
+      List<String> bwrt = new ArrayList<>(trainable.get(k));
+      s.inputs().values().forEach(v -> bwrt.add(v.name()));
+      Map<String, INDArray> g = bsd.calculateGradients(ph, bwrt);
+      collect(g, trainable.get(k), s.inputs(), gradients, upstream);
+      s.outputs().keySet().forEach(boundaries::remove);
+      SessionMemory.release(bsd);
+    }
+    return new Pass(total, taskLosses.buildOrThrow(), gradients, extras);
+  }
+
+  private static void collect(Map<String, INDArray> grads, List<String> trainableNames,
+      Map<String, SDVariable> inputs, Map<String, INDArray> gradients, Map<String, INDArray> upstream) {
+    for (String name : trainableNames) {
+      gradients.put(name, grads.get(name));
+    }
+    inputs.forEach((boundary, v) -> {
+      INDArray g = grads.get(v.name());
+      if (g != null) {
+        upstream.merge(boundary, g, INDArray::add);
+      }
+    });
+  }
+
+  private void prepare() {
+    if (!prepared) {
+      for (int k = 0; k < numGraphs(); k++) {
+        Gradients.prepare(context(k).sd());
+      }
+      prepared = true;
+    }
+  }
+
+  private static void setInputs(SameDiff sd, Map<String, SDVariable> inputs, Map<String, INDArray> boundaries) {
+    inputs.forEach((name, v) -> sd.getVariable(v.name()).setArray(boundaries.get(name)));
+  }
+
+  /** The entries of {@code feed} that are placeholders of {@code sd} (each graph reads its own masks and data). */
+  private static Map<String, INDArray> placeholders(SameDiff sd, Map<String, INDArray> feed) {
+    Map<String, INDArray> ph = new HashMap<>();
+    feed.forEach((name, arr) -> {
+      if (sd.hasVariable(name) && sd.getVariable(name).isPlaceHolder()) {
+        ph.put(name, arr);
+      }
+    });
+    return ph;
+  }
+
+  @Override
+  public void afterForward(Map<String, INDArray> extras, int batch) {
+    afterForward.accept(extras, batch);
+  }
+
+  @Override
+  public void releaseMemory() {
+    for (int k = 0; k < numGraphs(); k++) {
+      SessionMemory.clear(context(k).sd());
+    }
+    System.gc();
+  }
+
+  @Override
+  public void syncToRegistry() {
+    for (int k = 0; k < numGraphs(); k++) {
+      context(k).syncToRegistry();
+    }
+  }
+}

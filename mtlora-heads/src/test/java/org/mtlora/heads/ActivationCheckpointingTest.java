@@ -1,0 +1,132 @@
+package org.mtlora.heads;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.mtlora.core.params.FreezePolicy;
+import org.mtlora.core.params.ParameterRegistry;
+import org.mtlora.core.train.LrSchedule;
+import org.mtlora.core.train.SegmentChain;
+import org.mtlora.core.train.TrainableGraph;
+import org.mtlora.core.train.Trainer;
+import org.mtlora.core.train.TrainerConfig;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Activation checkpointing computes what the whole graph computes: the same losses, batch-norm statistics and
+ * gradients of every trainable parameter, with dropout and drop path active (masks shared by declaration order).
+ */
+class ActivationCheckpointingTest {
+  private static final long SEED = 11;
+
+  /** A registry whose LoRA B matrices are non-zero, so that every adapter gets a gradient. */
+  private static ParameterRegistry registry(MultiTaskModel model) {
+    ParameterRegistry params = model.newRegistry(FreezePolicy.MTLORA, 3);
+    SplittableRandom r = new SplittableRandom(5);
+    for (String name : params.trainableNames()) {
+      if (name.contains("lora_") && name.contains("_B")) {
+        INDArray b = params.get(name);
+        double[] v = new double[(int) b.length()];
+        for (int i = 0; i < v.length; i++) {
+          v[i] = 0.05 * (r.nextDouble() - 0.5);
+        }
+        params.set(name, Nd4j.createFromArray(v).reshape(b.shape()).castTo(b.dataType()));
+      }
+    }
+    return params;
+  }
+
+  private static TrainableGraph.Pass pass(SegmentChain chain, Map<String, INDArray> batch) {
+    Map<String, INDArray> feed = new java.util.HashMap<>(batch);
+    feed.putAll(chain.masks().sample(2, SEED, 4, DataType.FLOAT));
+    return chain.forwardBackward(feed);
+  }
+
+  @Test
+  void stageAndBlockSegmentsGiveTheWholeGraphsLossesAndGradients() {
+    MultiTaskModel model = TrainerTest.tinyModel();
+    ParameterRegistry params = registry(model);
+    Map<String, INDArray> batch = TrainerTest.batch(model, 9);
+    SegmentChain whole = model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.NONE);
+    TrainableGraph.Pass expected = pass(whole, batch);
+    assertEquals(1, whole.numGraphs());
+    for (ActivationCheckpointing mode : List.of(ActivationCheckpointing.STAGE, ActivationCheckpointing.BLOCK)) {
+      SegmentChain chain = model.trainingGraph(params, DataType.FLOAT, mode);
+      // tiny model: depths (2, 1) -> 2 stage segments or 3 block segments, plus the heads
+      assertEquals(mode == ActivationCheckpointing.STAGE ? 3 : 4, chain.numGraphs(), mode.label());
+      assertEquals(whole.masks().specs().stream().map(s -> s.name()).toList(),
+          chain.masks().specs().stream().map(s -> s.name()).toList(), "mask declaration order");
+      TrainableGraph.Pass got = pass(chain, batch);
+      assertEquals(expected.totalLoss(), got.totalLoss(), 1e-6 * Math.abs(expected.totalLoss()), mode.label());
+      expected.taskLosses().forEach((task, loss) ->
+          assertEquals(loss, got.taskLosses().get(task), 1e-6 * Math.abs(loss) + 1e-9, mode.label() + " " + task));
+      // batch-norm statistics, in the same (task) order; their names are the graphs' own
+      List<INDArray> expectedStats = List.copyOf(expected.extras().values());
+      List<INDArray> gotStats = List.copyOf(got.extras().values());
+      assertEquals(2 * model.config().tasks().size(), gotStats.size());
+      for (int i = 0; i < expectedStats.size(); i++) {
+        assertClose(expectedStats.get(i), gotStats.get(i), mode.label() + " batch-norm statistic " + i);
+      }
+      int nonZero = 0;
+      for (String name : params.trainableNames()) {
+        INDArray e = expected.gradients().get(name);
+        INDArray g = got.gradients().get(name);
+        assertEquals(e == null, g == null, mode.label() + ": gradient presence of " + name);
+        if (e != null) {
+          assertClose(e, g, mode.label() + ": gradient of " + name);
+          nonZero += e.amaxNumber().doubleValue() > 0 ? 1 : 0;
+        }
+      }
+      assertTrue(nonZero > params.trainableNames().size() / 2, "most gradients are non-zero: " + nonZero);
+    }
+  }
+
+  /** Training through a block chain moves the same parameters as the whole graph and leaves frozen ones alone. */
+  @Test
+  void trainingWithBlockCheckpointingMatchesTheWholeGraph() throws Exception {
+    MultiTaskModel model = TrainerTest.tinyModel();
+    Map<String, INDArray> batch = TrainerTest.batch(model, 2);
+    // The conv bias before a training-mode batch norm has a zero true gradient, whose float32 noise differs between
+    // graphs and which Adam turns into steps of about lr either way: frozen here so that trajectories compare.
+    FreezePolicy policy = FreezePolicy.of(s -> FreezePolicy.MTLORA.isTrainable(s)
+        && !s.name().endsWith(".last_layer.0.bias"));
+    ParameterRegistry wholeParams = registry(model);
+    ParameterRegistry chainParams = registry(model);
+    wholeParams.applyPolicy(policy);
+    chainParams.applyPolicy(policy);
+    String frozen = chainParams.frozenHash();
+    TrainerConfig config = TrainerConfig.builder(new LrSchedule(2e-3, 1e-4, 1e-4, 0, 3)).seed(SEED).build();
+    new Trainer(config, List.of()).fit(model.trainingGraph(wholeParams, DataType.FLOAT,
+        ActivationCheckpointing.NONE), step -> batch, null);
+    new Trainer(config, List.of()).fit(model.trainingGraph(chainParams, DataType.FLOAT,
+        ActivationCheckpointing.BLOCK), step -> batch, null);
+    assertEquals(frozen, chainParams.frozenHash(), "frozen weights changed");
+    for (String name : wholeParams.names(s -> true)) {
+      assertClose(wholeParams.get(name), chainParams.get(name), "after 3 steps: " + name);
+    }
+  }
+
+  @Test
+  void unknownModeIsRejectedWithTheChoices() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ActivationCheckpointing.named("layers"));
+    assertTrue(e.getMessage().contains("'layers'") && e.getMessage().contains("none, stage or block"),
+        e.getMessage());
+    assertEquals(ActivationCheckpointing.STAGE, ActivationCheckpointing.named("Stage"));
+  }
+
+  /** Float32 rounding differs only in summation order between graphs: |diff| <= 1e-5 max|e| + 1e-7. */
+  private static void assertClose(INDArray e, INDArray g, String what) {
+    assertEquals(java.util.Arrays.toString(e.shape()), java.util.Arrays.toString(g.shape()), what);
+    double diff = e.castTo(DataType.DOUBLE).sub(g.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+    double scale = e.amaxNumber().doubleValue();
+    assertTrue(diff <= 1e-5 * scale + 1e-7, what + ": max|diff| " + diff + " for max|value| " + scale);
+  }
+}
