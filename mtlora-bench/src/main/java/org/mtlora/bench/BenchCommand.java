@@ -1,6 +1,7 @@
 package org.mtlora.bench;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -21,6 +22,8 @@ import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
 import org.mtlora.heads.MultiTaskConfig;
 import org.mtlora.heads.ActivationCheckpointing;
+import org.nd4j.autodiff.listeners.profiler.ProfilingListener;
+import org.nd4j.autodiff.listeners.profiler.comparison.ProfileAnalyzer;
 import org.mtlora.heads.MultiTaskModel;
 import org.mtlora.swin.SwinConfig;
 import org.mtlora.tasks.Task;
@@ -74,6 +77,10 @@ final class BenchCommand implements Callable<Integer> {
       description = "train mode: none, stage or block (default ${DEFAULT-VALUE})")
   String checkpointing;
 
+  @Option(names = "--profile", description = "write SameDiff's per-op trace of the timed iterations to this file "
+      + "(Chrome trace format) and print the ops that took the most time")
+  Path profile;
+
   @Option(names = "--iters", defaultValue = "3", description = "timed iterations (default ${DEFAULT-VALUE})")
   int iters;
 
@@ -102,11 +109,13 @@ final class BenchCommand implements Callable<Integer> {
     if (train) {
       LrSchedule schedule = new LrSchedule(1e-4, 1e-4, 1e-4, 0, total);
       SegmentChain g = model.trainingGraph(params, DataType.FLOAT, recompute);
+      attachProfiler(g.graphs());
       new Trainer(TrainerConfig.builder(schedule).build(), List.of((StepResult r) -> {
         record(out, r.step(), r.seconds(), times);
       })).fit(g, step -> data, null);
     } else {
       MultiTaskModel.Graph g = model.build(GraphContext.evaluation(SameDiff.create(), params, DataType.FLOAT), false);
+      attachProfiler(List.of(g.sd()));
       List<String> names = new ArrayList<>();
       g.outputs().values().forEach(v -> names.add(v.name()));
       for (int i = 0; i < total; i++) {
@@ -116,6 +125,7 @@ final class BenchCommand implements Callable<Integer> {
         record(out, i, (System.nanoTime() - t0) / 1e9, times);
       }
     }
+    printProfile(out);
     double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
     out.printf(Locale.ROOT, "{\"bench\":\"model\",\"mode\":\"%s\",\"backbone\":\"%s\",\"img_size\":%d,\"policy\":\"%s\",\"checkpointing\":\"%s\","
             + "\"shared_rank\":%d,\"task_rank\":%d,\"tasks\":%d,\"batch\":%d,\"median_s\":%.4f,\"min_s\":%.4f,"
@@ -127,6 +137,21 @@ final class BenchCommand implements Callable<Integer> {
         Nd4j.factory().blas().getMaxThreads());
     out.flush();
     return 0;
+  }
+
+  private void attachProfiler(List<SameDiff> graphs) {
+    if (profile == null) {
+      return;
+    }
+    // one listener for all graphs, so that a step's ops land in one trace (warm-up iterations included)
+    ProfilingListener listener = ProfilingListener.builder(profile.toFile()).recordAll().build();
+    graphs.forEach(sd -> sd.addListeners(listener));
+  }
+
+  private void printProfile(PrintWriter out) {
+    if (profile != null) {
+      out.println(ProfileAnalyzer.summarizeProfileStr(profile.toFile(), ProfileAnalyzer.ProfileFormat.SAMEDIFF));
+    }
   }
 
   private void record(PrintWriter out, long i, double seconds, List<Double> times) {

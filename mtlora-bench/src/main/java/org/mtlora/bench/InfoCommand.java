@@ -32,6 +32,8 @@ final class InfoCommand implements Callable<Integer> {
     row(out, "nd4j max threads", String.valueOf(Nd4j.getEnvironment().maxThreads()));
     row(out, "nd4j master threads", String.valueOf(Nd4j.getEnvironment().maxMasterThreads()));
     row(out, "omp threads", String.valueOf(env.get("omp.threads")));
+    String wait = System.getenv("OMP_WAIT_POLICY");
+    row(out, "OMP_WAIT_POLICY", wait == null ? "(unset: OpenMP threads spin; PASSIVE is faster on few cores)" : wait);
     row(out, "cpu cores", String.valueOf(Runtime.getRuntime().availableProcessors()));
     row(out, "default dtype", String.valueOf(Nd4j.dataType()));
     row(out, "javacpp platform", System.getProperty("org.bytedeco.javacpp.platform",

@@ -57,7 +57,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--resume", description = "a checkpoint, or 'auto' for the newest in the run folder")
   String resume;
 
-  @Option(names = "--activation-checkpointing", defaultValue = "stage",
+  @Option(names = "--activation-checkpointing", defaultValue = "block",
       description = "none, stage or block: recompute backbone activations per segment in the backward to save "
           + "memory (default ${DEFAULT-VALUE}; see docs/performance.md)")
   String checkpointing;

@@ -56,9 +56,9 @@ public final class FineTuningExample {
     System.out.println(report.describe());
     System.out.print(params.report().format()); // what trains, per role and per task
 
-    // 3. The training graph (frozen weights are constants, trainable ones variables). STAGE recomputes each backbone
-    //    stage's activations in the backward: the real-size model then fits in a fraction of the memory.
-    SegmentChain graph = model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.STAGE);
+    // 3. The training graph (frozen weights are constants, trainable ones variables). BLOCK recomputes each backbone block
+    //    activations in the backward: the real-size model then fits in a fraction of the memory.
+    SegmentChain graph = model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.BLOCK);
 
     // 4. Train: AdamW (decay 0.05 except biases and 1-D tensors), warmup + cosine, clipping at 5, checkpoints.
     LrSchedule schedule = new LrSchedule(1e-3, 1e-6, 1e-5, Math.max(1, steps / 10), steps);

@@ -22,6 +22,8 @@ import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A model split into a chain of SameDiff graphs, trained with <em>activation checkpointing</em>: a step runs the
@@ -38,6 +40,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * masks follow one declaration order. Each trainable parameter must be a variable of exactly one segment.
  */
 public final class SegmentChain implements TrainableGraph {
+  private static final Logger LOG = LoggerFactory.getLogger(SegmentChain.class);
   private static final String SEED_PREFIX = "chain/grad_of/";
 
   /**
@@ -199,6 +202,15 @@ public final class SegmentChain implements TrainableGraph {
     return live;
   }
 
+  /** The SameDiff graphs, body segments in order and the loss segment last (e.g. to attach listeners). */
+  public List<SameDiff> graphs() {
+    List<SameDiff> out = new ArrayList<>();
+    for (int k = 0; k < numGraphs(); k++) {
+      out.add(context(k).sd());
+    }
+    return out;
+  }
+
   private GraphContext context(int k) {
     return k < body.size() ? body.get(k).context() : last.context();
   }
@@ -207,6 +219,7 @@ public final class SegmentChain implements TrainableGraph {
   public Pass forwardBackward(Map<String, INDArray> feed) {
     prepare();
     Map<String, INDArray> boundaries = new HashMap<>();
+    long t0 = System.nanoTime();
     for (Segment s : body) {
       SameDiff sd = s.context().sd();
       setInputs(sd, s.inputs(), boundaries);
@@ -216,6 +229,7 @@ public final class SegmentChain implements TrainableGraph {
       s.outputs().forEach((name, o) -> boundaries.put(name, out.get(o.variable().name())));
       SessionMemory.release(sd);
     }
+    long t1 = System.nanoTime();
 
     SameDiff sd = last.context().sd();
     setInputs(sd, last.inputs(), boundaries);
@@ -236,6 +250,7 @@ public final class SegmentChain implements TrainableGraph {
     Map<String, INDArray> upstream = new HashMap<>();
     collect(res.getGradients(), trainable.get(body.size()), last.inputs(), gradients, upstream);
     SessionMemory.release(sd);
+    long t2 = System.nanoTime();
     if (!Double.isFinite(total)) {
       return new Pass(total, taskLosses.buildOrThrow(), Map.of(), extras); // the trainer stops; no backward needed
     }
@@ -256,7 +271,14 @@ public final class SegmentChain implements TrainableGraph {
       s.outputs().keySet().forEach(boundaries::remove);
       SessionMemory.release(bsd);
     }
-    return new Pass(total, taskLosses.buildOrThrow(), gradients, extras);
+    long t3 = System.nanoTime();
+    LOG.debug("step: body forward {} s, loss segment forward+backward {} s, body recompute+backward {} s",
+        (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
+    Map<String, INDArray> ordered = new LinkedHashMap<>(); // registry order, whatever the segments' order
+    for (String name : params.trainableNames()) {
+      ordered.put(name, gradients.get(name));
+    }
+    return new Pass(total, taskLosses.buildOrThrow(), ordered, extras);
   }
 
   private static void collect(Map<String, INDArray> grads, List<String> trainableNames,
