@@ -88,6 +88,22 @@ class ActivationCheckpointingTest {
     }
   }
 
+  /** With a frozen backbone (decoders only) the backbone segments run forward only; the gradients are unchanged. */
+  @Test
+  void aFrozenBackboneIsNotDifferentiated() {
+    MultiTaskModel model = TrainerTest.tinyModel();
+    ParameterRegistry params = model.newRegistry(FreezePolicy.DECODERS_ONLY, 3);
+    Map<String, INDArray> batch = TrainerTest.batch(model, 4);
+    TrainableGraph.Pass expected = pass(model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.NONE),
+        batch);
+    TrainableGraph.Pass got = pass(model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.BLOCK), batch);
+    assertEquals(expected.totalLoss(), got.totalLoss(), 1e-6 * expected.totalLoss());
+    assertEquals(expected.gradients().keySet(), got.gradients().keySet());
+    assertTrue(got.gradients().keySet().stream().allMatch(n -> n.startsWith("decoders.") || n.startsWith("downsampl")),
+        "only decoder parameters train: " + got.gradients().keySet());
+    expected.gradients().forEach((name, g) -> assertClose(g, got.gradients().get(name), "gradient of " + name));
+  }
+
   /** Training through a block chain moves the same parameters as the whole graph and leaves frozen ones alone. */
   @Test
   void trainingWithBlockCheckpointingMatchesTheWholeGraph() throws Exception {

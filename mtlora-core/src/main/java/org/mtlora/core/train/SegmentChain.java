@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * and backward, seeded with the gradient of its outputs. Peak memory is one segment's activations instead of the whole
  * model's; the price is one extra forward of the body.
  *
- * <p>With no body segment this is plain training of one whole graph ({@link #whole}).
+ * <p>With no body segment this is plain training of one whole graph ({@link #whole}). Leading segments without a
+ * trainable parameter (e.g. a frozen backbone) run forward only.
  *
  * <p>Boundaries are named: a segment's input {@code n} (a variable made with {@link GraphContext#boundaryInput}) takes
  * the value of the earlier segment output named {@code n}, and its gradient flows back to that output. Every segment
@@ -81,6 +82,8 @@ public final class SegmentChain implements TrainableGraph {
   private final RandomMasks masks;
   /** Trainable parameter names per graph: body segments in order, then the loss segment. */
   private final ImmutableList<ImmutableList<String>> trainable;
+  /** Body segments up to and including this index hold no trainable parameter: their backward is skipped. */
+  private final int lastFrozenSegment;
   private boolean prepared;
 
   /**
@@ -115,6 +118,11 @@ public final class SegmentChain implements TrainableGraph {
     }
     checkInputs("the loss segment", last.inputs().keySet(), produced);
     this.trainable = assignTrainable(contexts);
+    int frozen = -1;
+    while (frozen + 1 < this.body.size() && trainable.get(frozen + 1).isEmpty()) {
+      frozen++;
+    }
+    this.lastFrozenSegment = frozen;
     for (Segment s : this.body) {
       addGradientSeed(s);
     }
@@ -238,7 +246,9 @@ public final class SegmentChain implements TrainableGraph {
     last.taskLosses().values().forEach(v -> names.add(v.name()));
     names.addAll(last.extraOutputs());
     List<String> wrt = new ArrayList<>(trainable.get(body.size()));
-    last.inputs().values().forEach(v -> wrt.add(v.name()));
+    if (lastFrozenSegment < body.size() - 1) { // something upstream trains: the boundaries need gradients
+      last.inputs().values().forEach(v -> wrt.add(v.name()));
+    }
     OutAndGrad res = sd.calculateGradientsAndOutputs(placeholders(sd, feed), names, wrt);
     Map<String, INDArray> outputs = res.getOutputs();
     double total = outputs.get(last.totalLoss().name()).getDouble(0);
@@ -255,7 +265,7 @@ public final class SegmentChain implements TrainableGraph {
       return new Pass(total, taskLosses.buildOrThrow(), Map.of(), extras); // the trainer stops; no backward needed
     }
 
-    for (int k = body.size() - 1; k >= 0; k--) {
+    for (int k = body.size() - 1; k > lastFrozenSegment; k--) { // frozen leading segments need no backward
       Segment s = body.get(k);
       SameDiff bsd = s.context().sd();
       setInputs(bsd, s.inputs(), boundaries);
@@ -265,7 +275,9 @@ public final class SegmentChain implements TrainableGraph {
         ph.put(SEED_PREFIX + name, g != null ? g : Nd4j.zerosLike(boundaries.get(name)));
       }
       List<String> bwrt = new ArrayList<>(trainable.get(k));
-      s.inputs().values().forEach(v -> bwrt.add(v.name()));
+      if (k - 1 > lastFrozenSegment) { // an earlier segment trains: pass the gradient on
+        s.inputs().values().forEach(v -> bwrt.add(v.name()));
+      }
       Map<String, INDArray> g = bsd.calculateGradients(ph, bwrt);
       collect(g, trainable.get(k), s.inputs(), gradients, upstream);
       s.outputs().keySet().forEach(boundaries::remove);
@@ -296,7 +308,7 @@ public final class SegmentChain implements TrainableGraph {
 
   private void prepare() {
     if (!prepared) {
-      for (int k = 0; k < numGraphs(); k++) {
+      for (int k = lastFrozenSegment + 1; k < numGraphs(); k++) {
         Gradients.prepare(context(k).sd());
       }
       prepared = true;
