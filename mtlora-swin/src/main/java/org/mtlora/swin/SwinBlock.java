@@ -91,19 +91,19 @@ final class SwinBlock {
     long tokens = (long) resolution * resolution;
     MtLoraLinear.Output attnOut = attentionBranch(ctx, x);
     SDVariable xShared = x.add(DropPath.apply(ctx, prefix + ".drop_path.attn", unroll(sd, attnOut.shared()),
-        tokens, dropPath));
+        tokens, dim, dropPath));
     Map<String, SDVariable> attnTasks = new LinkedHashMap<>();
     for (String t : tasks) {
       attnTasks.put(t, x.add(DropPath.apply(ctx, prefix + ".drop_path.attn." + t,
-          unroll(sd, attnOut.tasks().get(t)), tokens, dropPath)));
+          unroll(sd, attnOut.tasks().get(t)), tokens, dim, dropPath)));
     }
     MtLoraLinear.Output mlp = mlpBranch(ctx, xShared, attnTasks);
-    SDVariable yShared = xShared.add(DropPath.apply(ctx, prefix + ".drop_path.mlp", mlp.shared(), tokens,
+    SDVariable yShared = xShared.add(DropPath.apply(ctx, prefix + ".drop_path.mlp", mlp.shared(), tokens, dim,
         dropPath));
     ImmutableMap.Builder<String, SDVariable> yTasks = ImmutableMap.builder();
     for (String t : tasks) {
       yTasks.put(t, attnTasks.get(t).add(DropPath.apply(ctx, prefix + ".drop_path.mlp." + t,
-          mlp.tasks().get(t), tokens, dropPath)));
+          mlp.tasks().get(t), tokens, dim, dropPath)));
     }
     return new Output(yShared, yTasks.buildOrThrow());
   }

@@ -13,11 +13,13 @@ public final class DropPath {
 
   /**
    * @param name name of the mask placeholder
-   * @param x {@code [B * rowsPerSample, C]} (for tokens, {@code rowsPerSample = L})
+   * @param x {@code [B * rowsPerSample, channels]} (for tokens, {@code rowsPerSample = L})
+   * @param channels the width of {@code x}
    * @param p drop probability in [0, 1)
    * @return same shape as {@code x}
    */
-  public static SDVariable apply(GraphContext ctx, String name, SDVariable x, long rowsPerSample, double p) {
+  public static SDVariable apply(GraphContext ctx, String name, SDVariable x, long rowsPerSample, long channels,
+      double p) {
     Preconditions.checkArgument(p >= 0 && p < 1, "%s: drop-path probability must be in [0, 1), found %s", name, p);
     if (!ctx.isTraining() || p == 0) {
       return x;
@@ -25,6 +27,7 @@ public final class DropPath {
     double keep = 1 - p;
     SDVariable mask = ctx.masks().placeholder(ctx.sd(), name, ctx.dataType(), RandomMasks.Kind.SAMPLE,
         rowsPerSample, new long[] {1}, keep); // [B*L, 1], constant within a sample
-    return x.mul(mask); // the mask already holds 1 / keep for kept samples
+    // the mask already holds 1 / keep for kept samples; expanded to x's shape for a fast backward (RowBroadcast)
+    return x.mul(RowBroadcast.acrossColumns(ctx.sd(), mask, channels, ctx.dataType()));
   }
 }

@@ -26,9 +26,16 @@ public final class LayerNorm {
     int last = rank - 1;
     SDVariable centred = x.sub(sd.mean(x, true, last));
     SDVariable variance = sd.mean(centred.mul(centred), true, last);
-    SDVariable y = centred.mul(sd.math.rsqrt(variance.add(eps)));
-    if (gamma != null) {
-      y = y.mul(gamma);
+    SDVariable rstd = sd.math.rsqrt(variance.add(eps));
+    SDVariable y;
+    if (rank == 2 && gamma != null && gamma.getShape() != null) {
+      // (x - mean) * (rstd ⊗ gamma): one equal-shape product instead of two broadcasting ones (RowBroadcast)
+      y = centred.mul(RowBroadcast.outer(sd, rstd, sd.reshape(gamma, 1, gamma.getShape()[0])));
+    } else {
+      y = centred.mul(rstd);
+      if (gamma != null) {
+        y = y.mul(gamma);
+      }
     }
     return beta == null ? y : y.add(beta);
   }

@@ -20,7 +20,7 @@ class DropPathTest extends BlocksTestBase {
     int batch = 4;
     long tokens = 3;
     INDArray x = randn(1, batch * tokens, 2);
-    SDVariable y = DropPath.apply(ctx, "dp", sd.var("x", x), tokens, 0.5);
+    SDVariable y = DropPath.apply(ctx, "dp", sd.var("x", x), tokens, 2, 0.5);
     // Hand-made mask: samples 0 and 2 kept (value 1 / keep = 2), 1 and 3 dropped.
     INDArray mask = Nd4j.zeros(DataType.DOUBLE, batch * tokens, 1);
     for (int t = 0; t < tokens; t++) {
@@ -59,14 +59,14 @@ class DropPathTest extends BlocksTestBase {
   void identityInEvaluation() {
     SameDiff sd = SameDiff.create();
     SDVariable x = sd.var("x", randn(1, 4, 2));
-    assertSame(x, DropPath.apply(evalContext(sd), "dp", x, 2, 0.2));
+    assertSame(x, DropPath.apply(evalContext(sd), "dp", x, 2, 2, 0.2));
   }
 
   @Test
   void gradient() {
     SameDiff sd = SameDiff.create();
     GraphContext ctx = trainingContext(sd);
-    SDVariable y = DropPath.apply(ctx, "dp", sd.var("x", randn(2, 3 * 2, 3)), 2, 0.4);
+    SDVariable y = DropPath.apply(ctx, "dp", sd.var("x", randn(2, 3 * 2, 3)), 2, 3, 0.4);
     INDArray mask = Nd4j.createFromArray(new double[][] {{1}, {1}, {0}, {0}, {1}, {1}});
     gradCheck(sd, y, Map.of("dp", mask));
   }
