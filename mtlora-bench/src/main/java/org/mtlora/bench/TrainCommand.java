@@ -68,6 +68,7 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    ActivationCheckpointing recompute = ActivationCheckpointing.named(checkpointing); // before any slow work
     MultiTaskConfig config = opts.config();
     MultiTaskModel model = new MultiTaskModel(config);
     ParameterRegistry params = model.newRegistry(opts.freezePolicy(), opts.seed);
@@ -82,7 +83,7 @@ final class TrainCommand implements Callable<Integer> {
         .checkpoints(runDir.resolve("checkpoints"), checkpointEvery, 3).modelDescription(config.toJson()).build();
     Path from = resume == null ? null
         : resume.equals("auto") ? Checkpoints.latest(runDir.resolve("checkpoints")) : Path.of(resume);
-    SegmentChain g = model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.named(checkpointing));
+    SegmentChain g = model.trainingGraph(params, DataType.FLOAT, recompute);
     out.printf(Locale.ROOT, "training %d steps (%d epochs of %d), batch %d%s%n", steps, epochs,
         batches.stepsPerEpoch(), opts.batch, from == null ? "" : ", resuming from " + from);
     out.flush();

@@ -1,0 +1,100 @@
+package org.mtlora.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mtlora.core.adapter.MtLoraConfig;
+import org.mtlora.core.io.SafeTensorsWriter;
+import org.mtlora.core.params.FreezePolicy;
+import org.mtlora.core.params.ParamSpec;
+import org.mtlora.core.params.ParameterRegistry;
+import org.mtlora.data.SyntheticPascal;
+import org.mtlora.heads.MultiTaskConfig;
+import org.mtlora.heads.MultiTaskModel;
+import org.mtlora.swin.SwinBackbone;
+import org.mtlora.swin.SwinConfig;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * {@code train} (Swin-T at 224, block-wise activation checkpointing, its default) then {@code eval} with the adapters
+ * it wrote, on a generated PASCAL-Context-layout set, as a user runs them.
+ */
+class TrainEvalCommandTest {
+  @TempDir Path dir;
+
+  private static final List<String> TASKS = List.of("semseg", "normals", "sal", "human_parts");
+
+  /** Random Swin-T weights under the official names, as a converted ImageNet checkpoint has them. */
+  private Path backboneWeights() throws Exception {
+    SwinConfig swin = SwinConfig.tiny(224);
+    MultiTaskModel plain = new MultiTaskModel(MultiTaskConfig.pascal(swin,
+        MtLoraConfig.disabled(TASKS, swin.numStages())));
+    ParameterRegistry params = plain.newRegistry(FreezePolicy.FULL_FINETUNE, 3);
+    Map<String, INDArray> official = new LinkedHashMap<>();
+    for (ParamSpec s : params.specs()) {
+      if (s.name().startsWith(SwinBackbone.PREFIX + ".")) {
+        official.put(s.name().substring(SwinBackbone.PREFIX.length() + 1), params.get(s.name()));
+      }
+    }
+    Path file = dir.resolve("swin_t.safetensors");
+    SafeTensorsWriter.write(file, official);
+    return file;
+  }
+
+  private static int run(StringWriter out, StringWriter err, String... args) {
+    var cl = MtloraCommand.commandLine();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    return cl.execute(args);
+  }
+
+  @Test
+  void trainThenEvalOnAGeneratedSet() throws Exception {
+    Path data = dir.resolve("data");
+    SyntheticPascal.generate(data, 4, 2, 96, 1);
+    Path weights = backboneWeights();
+    Path runDir = dir.resolve("run");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int status = run(out, err, "train", "--pascal", data.toString(), "--backbone-weights", weights.toString(),
+        "--img-size", "224", "--batch", "2", "--epochs", "1", "--warmup-epochs", "0", "--run-dir",
+        runDir.toString());
+    assertEquals(0, status, out + "\n" + err);
+    assertTrue(out.toString().contains("training 2 steps"), out.toString());
+    assertEquals(3, Files.readAllLines(runDir.resolve("log.csv")).size(), "header + one row per step");
+    JsonNode metrics = new ObjectMapper().readTree(runDir.resolve("metrics.json").toFile());
+    assertTrue(metrics.has("semseg.mIoU") && metrics.has("normals.mean_angle"), metrics.toString());
+
+    StringWriter evalOut = new StringWriter();
+    status = run(evalOut, err, "eval", "--pascal", data.toString(), "--backbone-weights", weights.toString(),
+        "--img-size", "224", "--batch", "2", "--adapters", runDir.resolve("adapters.safetensors").toString());
+    assertEquals(0, status, evalOut + "\n" + err);
+    // eval of the saved adapters reproduces train's final evaluation (same weights, buffers and data)
+    for (String key : List.of("semseg.mIoU", "sal.maxF", "normals.mean_angle")) {
+      assertTrue(evalOut.toString().contains(String.format(java.util.Locale.ROOT, "%.2f",
+          metrics.get(key).asDouble())), key + " " + metrics.get(key) + " in\n" + evalOut);
+    }
+  }
+
+  @Test
+  void anUnknownCheckpointingModeIsOneClearLine() throws Exception {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int status = run(out, err, "train", "--pascal", dir.toString(), "--backbone-weights",
+        dir.resolve("none.safetensors").toString(), "--activation-checkpointing", "layer");
+    assertNotEquals(0, status);
+    assertTrue(err.toString().contains("unknown activation checkpointing 'layer'"), err.toString());
+  }
+}
