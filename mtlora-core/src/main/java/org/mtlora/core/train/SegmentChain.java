@@ -245,10 +245,7 @@ public final class SegmentChain implements TrainableGraph {
     names.add(last.totalLoss().name());
     last.taskLosses().values().forEach(v -> names.add(v.name()));
     names.addAll(last.extraOutputs());
-    List<String> wrt = new ArrayList<>(trainable.get(body.size()));
-    if (lastFrozenSegment < body.size() - 1) { // something upstream trains: the boundaries need gradients
-      last.inputs().values().forEach(v -> wrt.add(v.name()));
-    }
+    List<String> wrt = differentiate(body.size(), last.inputs());
     OutAndGrad res = sd.calculateGradientsAndOutputs(placeholders(sd, feed), names, wrt);
     Map<String, INDArray> outputs = res.getOutputs();
     double total = outputs.get(last.totalLoss().name()).getDouble(0);
@@ -256,7 +253,7 @@ public final class SegmentChain implements TrainableGraph {
     last.taskLosses().forEach((task, v) -> taskLosses.put(task, outputs.get(v.name()).getDouble(0)));
     Map<String, INDArray> extras = new LinkedHashMap<>(); // in the order of extraOutputs
     last.extraOutputs().forEach(n -> extras.put(n, outputs.get(n)));
-    Map<String, INDArray> gradients = new LinkedHashMap<>();
+    Map<String, INDArray> gradients = new HashMap<>();
     Map<String, INDArray> upstream = new HashMap<>();
     collect(res.getGradients(), trainable.get(body.size()), last.inputs(), gradients, upstream);
     SessionMemory.release(sd);
@@ -274,11 +271,7 @@ public final class SegmentChain implements TrainableGraph {
         INDArray g = upstream.remove(name);
         ph.put(SEED_PREFIX + name, g != null ? g : Nd4j.zerosLike(boundaries.get(name)));
       }
-      List<String> bwrt = new ArrayList<>(trainable.get(k));
-      if (k - 1 > lastFrozenSegment) { // an earlier segment trains: pass the gradient on
-        s.inputs().values().forEach(v -> bwrt.add(v.name()));
-      }
-      Map<String, INDArray> g = bsd.calculateGradients(ph, bwrt);
+      Map<String, INDArray> g = bsd.calculateGradients(ph, differentiate(k, s.inputs()));
       collect(g, trainable.get(k), s.inputs(), gradients, upstream);
       s.outputs().keySet().forEach(boundaries::remove);
       SessionMemory.release(bsd);
@@ -291,6 +284,18 @@ public final class SegmentChain implements TrainableGraph {
       ordered.put(name, gradients.get(name));
     }
     return new Pass(total, taskLosses.buildOrThrow(), ordered, extras);
+  }
+
+  /**
+   * What graph {@code k} differentiates: its trainable parameters, and its boundary inputs when an earlier segment
+   * trains (their gradients seed that segment's backward).
+   */
+  private List<String> differentiate(int k, Map<String, SDVariable> inputs) {
+    List<String> wrt = new ArrayList<>(trainable.get(k));
+    if (k - 1 > lastFrozenSegment) {
+      inputs.values().forEach(v -> wrt.add(v.name()));
+    }
+    return wrt;
   }
 
   private static void collect(Map<String, INDArray> grads, List<String> trainableNames,

@@ -71,14 +71,11 @@ class SegmentChainTest {
     GraphContext first = GraphContext.training(SameDiff.create(), r, T, masks);
     SDVariable x = first.sd().placeHolder("x", T, -1, 3);
     SDVariable h = first.sd().identity("h", hidden(first, x));
-    SegmentChain.Segment s0 = new SegmentChain.Segment(first, ImmutableMap.of(),
-        ImmutableMap.of("h", new SegmentChain.Output(h, new long[] {-1, 4})));
     GraphContext second = GraphContext.training(SameDiff.create(), r, T, masks);
     SDVariable hIn = second.boundaryInput("h", -1, 4);
     SDVariable l = loss(second, hIn);
     second.sd().setLossVariables(l);
-    return new SegmentChain(List.of(s0), new SegmentChain.LossSegment(second, ImmutableMap.of("h", hIn), l,
-        ImmutableMap.of("only", l), ImmutableList.of()), (extras, batch) -> {});
+    return twoSegments(first, h, second, hIn, l);
   }
 
   @Test
@@ -135,6 +132,15 @@ class SegmentChainTest {
     assertTrue(e.getMessage().contains("features") && e.getMessage().contains("no earlier segment"), e.getMessage());
   }
 
+  /** {@code first} produces boundary {@code h}; {@code second} reads it as {@code hIn} and computes {@code loss}. */
+  private static SegmentChain twoSegments(GraphContext first, SDVariable h, GraphContext second, SDVariable hIn,
+      SDVariable loss) {
+    return new SegmentChain(List.of(new SegmentChain.Segment(first, ImmutableMap.of(),
+            ImmutableMap.of("h", new SegmentChain.Output(h, new long[] {-1, 4})))),
+        new SegmentChain.LossSegment(second, ImmutableMap.of("h", hIn), loss, ImmutableMap.of(), ImmutableList.of()),
+        (extras, batch) -> {});
+  }
+
   @Test
   void aParameterInTwoSegmentsIsRejected() {
     ParameterRegistry r = registry();
@@ -144,11 +150,8 @@ class SegmentChainTest {
     GraphContext second = GraphContext.training(SameDiff.create(), r, T, masks);
     SDVariable hIn = second.boundaryInput("h", -1, 4);
     SDVariable l = loss(second, hIn.add(hidden(second, second.sd().placeHolder("x", T, -1, 3)))); // w1 again
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SegmentChain(
-        List.of(new SegmentChain.Segment(first, ImmutableMap.of(),
-            ImmutableMap.of("h", new SegmentChain.Output(h, new long[] {-1, 4})))),
-        new SegmentChain.LossSegment(second, ImmutableMap.of("h", hIn), l, ImmutableMap.of(), ImmutableList.of()),
-        (extras, batch) -> {}));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> twoSegments(first, h, second, hIn, l));
     assertTrue(e.getMessage().contains("w1") && e.getMessage().contains("segments 0 and 1"), e.getMessage());
   }
 
@@ -160,11 +163,8 @@ class SegmentChainTest {
     GraphContext second = GraphContext.training(SameDiff.create(), r, T);
     SDVariable hIn = second.boundaryInput("h", -1, 4);
     SDVariable l = loss(second, hIn);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SegmentChain(
-        List.of(new SegmentChain.Segment(first, ImmutableMap.of(),
-            ImmutableMap.of("h", new SegmentChain.Output(h, new long[] {-1, 4})))),
-        new SegmentChain.LossSegment(second, ImmutableMap.of("h", hIn), l, ImmutableMap.of(), ImmutableList.of()),
-        (extras, batch) -> {}));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> twoSegments(first, h, second, hIn, l));
     assertTrue(e.getMessage().contains("random masks"), e.getMessage());
   }
 }
