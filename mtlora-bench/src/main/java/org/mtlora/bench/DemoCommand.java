@@ -98,8 +98,8 @@ final class DemoCommand implements Callable<Integer> {
       out.flush();
       SyntheticPascal.generate(data, 48, 16, 96, seed);
     }
-    PascalContextDataset train = new PascalContextDataset(data, "train", SyntheticPascal.NORMALS_VALID);
-    PascalContextDataset val = new PascalContextDataset(data, "val", SyntheticPascal.NORMALS_VALID);
+    PascalContextDataset train = new PascalContextDataset(data, "train");
+    PascalContextDataset val = new PascalContextDataset(data, "val");
     PascalBatches trainBatches = new PascalBatches(train, IMG, batch, seed, true);
     PascalBatches valBatches = new PascalBatches(val, IMG, batch, seed, false);
     out.printf("data: %d train / %d val images at %dx%d%n", train.size(), val.size(), IMG, IMG);

@@ -42,6 +42,11 @@ final class FixtureParity {
     boolean pass() {
       return maxAbsError <= tolerance; // NaN fails
     }
+
+    /** How much of its tolerance the error uses: below 1 passes. */
+    double ratio() {
+      return tolerance > 0 ? maxAbsError / tolerance : maxAbsError == 0 ? 0 : Double.POSITIVE_INFINITY;
+    }
   }
 
   /** All rows, and problems that are not tensors (e.g. a different trainable set). */
@@ -52,6 +57,15 @@ final class FixtureParity {
 
     boolean pass() {
       return failures() == 0;
+    }
+
+    /** Per category, in order of appearance, the row that uses the largest share of its tolerance. */
+    Map<String, Row> worstByCategory() {
+      Map<String, Row> worst = new LinkedHashMap<>();
+      for (Row r : rows) {
+        worst.merge(r.category(), r, (a, b) -> b.ratio() > a.ratio() || Double.isNaN(b.ratio()) ? b : a);
+      }
+      return worst;
     }
 
     String verdict() {
@@ -112,6 +126,9 @@ final class FixtureParity {
       out.println("problem: " + p);
     }
     Result result = new Result(List.copyOf(rows), List.copyOf(problems));
+    out.println("worst share of the tolerance per group (max|diff| / tolerance):");
+    result.worstByCategory().forEach((category, r) -> out.printf(Locale.ROOT, "  %-11s %6.3f  %s (%.3e of %.3e)%n",
+        category, r.ratio(), r.name(), r.maxAbsError(), r.tolerance()));
     out.println(result.verdict());
     out.flush();
     return result;

@@ -1,15 +1,11 @@
 package org.mtlora.bench;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.function.IntPredicate;
 import org.mtlora.core.adapter.MtLoraConfig;
 import org.mtlora.core.params.FreezePolicy;
+import org.mtlora.data.NormalsValidClasses;
 import org.mtlora.heads.MultiTaskConfig;
 import org.mtlora.swin.SwinConfig;
 import picocli.CommandLine.Option;
@@ -43,8 +39,9 @@ final class PascalRunOptions {
   Path backboneWeights;
 
   @Option(names = "--normals-valid-classes",
-      description = "file with the PASCAL-Context label-map class ids whose normals count (one per line); default: "
-          + "every class except 0")
+      description = "file with the PASCAL-Context label-map class ids whose normals count (one id per line, optionally "
+          + "a tab and a name; '#' comments); default: the reference's 170 classes (context classes shared with NYUD-v2, "
+          + "plus tvmonitor), shipped with mtlora4j")
   Path normalsValid;
 
   @Option(names = "--batch", defaultValue = "32", description = "batch size (default ${DEFAULT-VALUE})")
@@ -63,20 +60,7 @@ final class PascalRunOptions {
     return MultiTaskConfig.pascal(swin, lora);
   }
 
-  IntPredicate normalsValidClasses() throws IOException {
-    if (normalsValid == null) {
-      return c -> c != 0;
-    }
-    Set<Integer> ids = new HashSet<>();
-    for (String line : Files.readAllLines(normalsValid, StandardCharsets.UTF_8)) {
-      if (!line.isBlank()) {
-        try {
-          ids.add(Integer.parseInt(line.trim()));
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException(normalsValid + ": expected one class id per line, found '" + line + "'");
-        }
-      }
-    }
-    return ids::contains;
+  NormalsValidClasses normalsValidClasses() throws IOException {
+    return normalsValid == null ? NormalsValidClasses.reference() : NormalsValidClasses.read(normalsValid);
   }
 }

@@ -28,6 +28,18 @@ class MtloraCommandTest {
     assertTrue(r.out().contains("info"), r.out());
   }
 
+  /** train and eval state the default of --normals-valid-classes: the reference's 170 classes. */
+  @Test
+  void trainAndEvalHelpStateTheNormalsDefault() {
+    for (String command : new String[] {"train", "eval"}) {
+      Result r = run(command, "--help");
+      assertEquals(0, r.status(), r.err());
+      String help = r.out().replaceAll("\\s+", " ");
+      assertTrue(help.contains("--normals-valid-classes") && help.contains("default: the reference's 170 classes"),
+          r.out());
+    }
+  }
+
   @Test
   void infoReportsBackendBlasThreadsAndMemoryLimits() {
     Result r = run("info");

@@ -35,7 +35,8 @@ import us.hebi.matlab.mat.types.Struct;
  *
  * Human parts: objects of class 15 (person) paint their part masks, in order, onto a zero map with the 6 groups of
  * the reference (head, torso, upper arm, lower arm, upper leg, lower leg); an image with no person part becomes all
- * 255. Normals are kept where the label map's class is accepted by {@code normalsValid}, else the zero vector (turned
+ * 255. Normals are kept where the label map's class is accepted by {@code normalsValid} (by default the reference's 170
+ * classes, {@link NormalsValidClasses}), else the zero vector (turned
  * into 255 after resizing, see {@link Transforms#finishNormals}). Every missing or
  * unreadable file raises an {@link IOException} naming the path and what was expected.
  */
@@ -52,9 +53,20 @@ public final class PascalContextDataset {
   private final ImmutableMap<String, List<Integer>> objectClasses;
 
   /**
+   * A split whose normals are kept on the reference's 170 classes ({@link NormalsValidClasses#reference()}).
+   *
    * @param root data set root
    * @param split {@code train} or {@code val} (reads {@code ImageSets/Context/<split>.txt})
-   * @param normalsValid which label-map classes keep their normals
+   */
+  public PascalContextDataset(Path root, String split) throws IOException {
+    this(root, split, NormalsValidClasses.reference());
+  }
+
+  /**
+   * @param root data set root
+   * @param split {@code train} or {@code val} (reads {@code ImageSets/Context/<split>.txt})
+   * @param normalsValid which label-map classes keep their normals (the reference's: {@link
+   *     NormalsValidClasses#reference()})
    */
   public PascalContextDataset(Path root, String split, IntPredicate normalsValid) throws IOException {
     this.root = root;

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.function.IntPredicate;
 import javax.imageio.ImageIO;
 import us.hebi.matlab.mat.format.Mat5;
 import us.hebi.matlab.mat.types.MatFile;
@@ -25,14 +24,18 @@ import us.hebi.matlab.mat.types.Struct;
  * <p>Each image shows one object on a textured, tilted background plane. The object's class decides its colour and
  * shape (so semantic segmentation is learnable from appearance); it is the salient region; a person (class 15) carries
  * six horizontal part bands (head, torso, upper arm, lower arm, upper leg, lower leg); the object is an ellipsoid whose
- * surface normals point out of the image, the background a plane with a per-image tilt. The label map marks the top
- * rows of every image "unknown" (class 0), whose normals are therefore ignored ({@link #NORMALS_VALID}).
+ * surface normals point out of the image, the background a plane with a per-image tilt. The PASCAL-Context label map
+ * (459 classes) holds the object's context class, "wall" (440) for the background and 0 (no class) in the top rows of
+ * every image; with the reference's normals-valid classes ({@link NormalsValidClasses#reference()}) the normals of the
+ * top rows, aeroplanes and birds are ignored, those of walls, cars, cats and persons kept, as in the real data.
  */
 public final class SyntheticPascal {
   /** The object classes used (VOC indices): aeroplane, bird, car, cat, person. */
   static final int[] CLASSES = {1, 3, 7, 8, 15};
-  /** Label-map classes whose normals count: everything but 0 ("unknown"). */
-  public static final IntPredicate NORMALS_VALID = c -> c != 0;
+  /** The PASCAL-Context label-map id of each VOC class in {@link #CLASSES} (reference-spec §6). */
+  static final int[] CONTEXT_IDS = {2, 25, 59, 65, 284};
+  /** The label-map id of the background: "wall", a class with valid normals. */
+  static final int CONTEXT_WALL = 440;
 
   private SyntheticPascal() {}
 
@@ -53,6 +56,15 @@ public final class SyntheticPascal {
     }
     Files.write(root.resolve("ImageSets/Context/train.txt"), trainIds, StandardCharsets.UTF_8);
     Files.write(root.resolve("ImageSets/Context/val.txt"), valIds, StandardCharsets.UTF_8);
+  }
+
+  private static int contextId(int vocClass) {
+    for (int i = 0; i < CLASSES.length; i++) {
+      if (CLASSES[i] == vocClass) {
+        return CONTEXT_IDS[i];
+      }
+    }
+    throw new IllegalArgumentException("no context id for VOC class " + vocClass);
   }
 
   private static void writeSample(Path root, String id, int s, SplittableRandom r, int cls) throws IOException {
@@ -105,7 +117,7 @@ public final class SyntheticPascal {
         sal.getRaster().setSample(x, y, 0, inside ? 255 : 0);
         boolean edge = inside && d2 > 0.85;
         segRaster.setSample(x, y, 0, edge ? 255 : inside ? cls : 0);
-        labelMap.setDouble(y, x, y < s / 8 ? 0 : inside ? 100 + cls : 2);
+        labelMap.setDouble(y, x, y < s / 8 ? 0 : inside ? contextId(cls) : CONTEXT_WALL);
       }
     }
     ImageIO.write(rgb, "jpg", root.resolve("JPEGImages").resolve(id + ".jpg").toFile());

@@ -54,7 +54,7 @@ final class HrnetHead {
         ParamSpec.ofTask(prefix + ".1.bias", Role.DECODER, task, Init.zeros(), hidden),
         ParamSpec.buffer(prefix + ".1.running_mean", Role.DECODER, task, Init.zeros(), hidden),
         ParamSpec.buffer(prefix + ".1.running_var", Role.DECODER, task, Init.ones(), hidden),
-        ParamSpec.buffer(prefix + ".1.num_batches_tracked", Role.DECODER, task, Init.zeros()),
+        ParamSpec.counter(prefix + ".1.num_batches_tracked", Role.DECODER, task),
         ParamSpec.ofTask(prefix + ".3.weight", Role.DECODER, task, Init.kaimingUniform(hidden), outChannels, hidden,
             1, 1),
         ParamSpec.ofTask(prefix + ".3.bias", Role.DECODER, task, Init.uniform(1 / Math.sqrt(hidden)), outChannels));

@@ -16,9 +16,10 @@ public final class ParamSpec {
   private final Role role;
   private final String task;
   private final boolean buffer;
+  private final boolean counter;
   private final Init init;
 
-  private ParamSpec(String name, long[] shape, Role role, String task, boolean buffer, Init init) {
+  private ParamSpec(String name, long[] shape, Role role, String task, boolean buffer, boolean counter, Init init) {
     Preconditions.checkArgument(name != null && !name.isEmpty(), "parameter name must be non-empty");
     Preconditions.checkNotNull(role, "role of %s", name);
     Preconditions.checkNotNull(init, "init of %s", name);
@@ -33,22 +34,31 @@ public final class ParamSpec {
     this.role = role;
     this.task = task;
     this.buffer = buffer;
+    this.counter = counter;
     this.init = init;
   }
 
   /** A parameter of a role that belongs to no task. */
   public static ParamSpec of(String name, Role role, Init init, long... shape) {
-    return new ParamSpec(name, shape, role, null, false, init);
+    return new ParamSpec(name, shape, role, null, false, false, init);
   }
 
   /** A parameter that belongs to one task ({@link Role#isPerTask()}). */
   public static ParamSpec ofTask(String name, Role role, String task, Init init, long... shape) {
-    return new ParamSpec(name, shape, role, task, false, init);
+    return new ParamSpec(name, shape, role, task, false, false, init);
   }
 
   /** A non-trainable buffer (e.g. batch-norm running statistics); {@code task} may be null. */
   public static ParamSpec buffer(String name, Role role, String task, Init init, long... shape) {
-    return new ParamSpec(name, shape, role, task, true, init);
+    return new ParamSpec(name, shape, role, task, true, false, init);
+  }
+
+  /**
+   * A scalar counting buffer, starting at 0, that the reference stores as int64 (e.g. batch norm's {@code
+   * num_batches_tracked}); held as a float here, written as int64 to files the reference reads.
+   */
+  public static ParamSpec counter(String name, Role role, String task) {
+    return new ParamSpec(name, new long[0], role, task, true, true, Init.zeros());
   }
 
   public String name() {
@@ -72,6 +82,11 @@ public final class ParamSpec {
   /** Whether this is a buffer rather than a parameter. */
   public boolean isBuffer() {
     return buffer;
+  }
+
+  /** Whether this is a {@link #counter} buffer: an integer in the reference's files. */
+  public boolean isCounter() {
+    return counter;
   }
 
   public Init init() {

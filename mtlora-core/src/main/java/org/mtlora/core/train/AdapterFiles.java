@@ -1,6 +1,7 @@
 package org.mtlora.core.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.common.base.Preconditions;
 import java.io.IOException;
@@ -15,14 +16,17 @@ import org.mtlora.core.io.AtomicFiles;
 import org.mtlora.core.io.SafeTensorsReader;
 import org.mtlora.core.io.SafeTensorsWriter;
 import org.mtlora.core.params.ParameterRegistry;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Adapter files: only the trainable tensors (adapters, norms, tables, decoders...) and the buffers (batch-norm running
- * statistics, which inference needs), under the reference's names and layouts, so that a PyTorch user can {@code
+ * statistics, which inference needs), under the reference's names, layouts and dtypes (float32; counters such as
+ * {@code num_batches_tracked} int64), so that a PyTorch user can {@code
  * model.load_state_dict(load_file(path), strict=False)} them; plus a
- * sidecar {@code .json} with the format version, the model description and the SHA-256 of the frozen weights they
- * were trained on. Loading onto a different base is refused.
+ * sidecar {@code .json} with the format version, the model description, the SHA-256 of the frozen weights they
+ * were trained on, and which tensors are parameters and which buffers (also in the file's metadata, as JSON arrays
+ * under {@code parameters} and {@code buffers}). Loading onto a different base is refused.
  */
 public final class AdapterFiles {
   /** Format name in the sidecar and metadata. */
@@ -47,18 +51,27 @@ public final class AdapterFiles {
   public static long save(Path file, ParameterRegistry params, String modelDescription) throws IOException {
     Map<String, INDArray> tensors = new LinkedHashMap<>();
     for (String name : adapterNames(params)) {
-      tensors.put(name, params.get(name));
+      INDArray v = params.get(name);
+      tensors.put(name, params.spec(name).isCounter() ? v.castTo(DataType.LONG) : v);
     }
+    ObjectMapper json = new ObjectMapper();
+    ArrayNode parameterNames = json.createArrayNode();
+    params.trainableNames().forEach(parameterNames::add);
+    ArrayNode bufferNames = json.createArrayNode();
+    bufferNames(params).forEach(bufferNames::add);
     Map<String, String> meta = FileHeaders.of(FORMAT, VERSION, params);
+    meta.put("parameters", parameterNames.toString());
+    meta.put("buffers", bufferNames.toString());
     String hash = meta.get("frozen_sha256");
     SafeTensorsWriter.write(file, tensors, meta);
-    ObjectMapper json = new ObjectMapper();
     ObjectNode side = json.createObjectNode();
     side.put("format", FORMAT);
     side.put("version", VERSION);
     side.put("frozen_sha256", hash);
     side.put("tensors", tensors.size());
     side.put("parameters", params.report().trainableParameters());
+    side.set("parameter_names", parameterNames);
+    side.set("buffer_names", bufferNames);
     side.set("model", json.readTree(modelDescription));
     byte[] bytes = json.writerWithDefaultPrettyPrinter().writeValueAsString(side).getBytes(StandardCharsets.UTF_8);
     AtomicFiles.write(sidecar(file), ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
@@ -68,8 +81,13 @@ public final class AdapterFiles {
   /** What an adapter file holds: the trainable parameters, then every buffer, in declaration order. */
   static java.util.List<String> adapterNames(ParameterRegistry params) {
     java.util.List<String> names = new java.util.ArrayList<>(params.trainableNames());
-    params.specs().stream().filter(org.mtlora.core.params.ParamSpec::isBuffer).forEach(s -> names.add(s.name()));
+    names.addAll(bufferNames(params));
     return names;
+  }
+
+  private static java.util.List<String> bufferNames(ParameterRegistry params) {
+    return params.specs().stream().filter(org.mtlora.core.params.ParamSpec::isBuffer)
+        .map(org.mtlora.core.params.ParamSpec::name).toList();
   }
 
   /**
@@ -94,7 +112,8 @@ public final class AdapterFiles {
         Preconditions.checkArgument(java.util.Arrays.equals(v.shape(), params.spec(name).shape()),
             "%s: %s has shape %s, the model expects %s", file, name, java.util.Arrays.toString(v.shape()),
             java.util.Arrays.toString(params.spec(name).shape()));
-        params.get(name).assign(v);
+        INDArray target = params.get(name);
+        target.assign(v.dataType() == target.dataType() ? v : v.castTo(target.dataType()));
       }
     }
   }
