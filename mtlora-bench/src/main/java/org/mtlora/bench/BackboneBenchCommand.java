@@ -68,6 +68,7 @@ final class BackboneBenchCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
+    OptionChecks.benchmark(sharedRank, taskRank, imgSize, batch, iters, warmup);
     if (!mode.equals("train") && !mode.equals("forward")) {
       throw new IllegalArgumentException("--mode must be train or forward, found '" + mode + "'");
     }

@@ -90,6 +90,7 @@ final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    OptionChecks.benchmark(sharedRank, taskRank, imgSize, batch, iters, warmup);
     if (!mode.equals("train") && !mode.equals("eval")) {
       throw new IllegalArgumentException("--mode must be train or eval, found '" + mode + "'");
     }

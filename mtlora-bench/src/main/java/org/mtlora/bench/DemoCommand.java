@@ -3,7 +3,6 @@ package org.mtlora.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -12,18 +11,20 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.mtlora.core.adapter.MtLoraConfig;
+import org.mtlora.core.io.AtomicFiles;
 import org.mtlora.core.io.LoadReport;
 import org.mtlora.core.io.SafeTensorsWriter;
-import org.mtlora.core.nn.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.train.AdapterFiles;
+import org.mtlora.core.train.Checkpoints;
 import org.mtlora.core.train.ConsoleProgress;
 import org.mtlora.core.train.CsvLog;
 import org.mtlora.core.train.LossPlot;
 import org.mtlora.core.train.LrSchedule;
 import org.mtlora.core.train.PrefetchingBatchSource;
+import org.mtlora.core.train.RunFolder;
 import org.mtlora.core.train.SegmentChain;
 import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
@@ -38,7 +39,6 @@ import org.mtlora.metrics.DeltaM;
 import org.mtlora.swin.SwinBackbone;
 import org.mtlora.swin.SwinCheckpoints;
 import org.mtlora.swin.SwinConfig;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine;
@@ -76,6 +76,13 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "0", description = "seed of data, initialisation and masks")
   long seed;
 
+  @Option(names = "--resume", description = "'auto': continue an interrupted demo in --run-dir from its newest "
+      + "checkpoint, reusing its pre-trained backbone (without it, an earlier demo in --run-dir is replaced)")
+  String resume;
+
+  @Option(names = "--checkpoint-every", description = "fine-tuning steps between checkpoints (default: half the steps)")
+  Long checkpointEvery;
+
   static final List<String> TASKS = List.of("semseg", "human_parts", "sal", "normals");
   static final int IMG = 64;
 
@@ -88,11 +95,37 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    if (steps < 1 || pretrainSteps < 1 || batch < 1) {
-      throw new IllegalArgumentException("--steps, --pretrain-steps and --batch must be positive");
+    OptionChecks.atLeast("--steps", steps, 1);
+    OptionChecks.atLeast("--pretrain-steps", pretrainSteps, 1);
+    OptionChecks.atLeast("--batch", batch, 1);
+    long every = checkpointEvery == null ? Math.max(1, steps / 2) : checkpointEvery;
+    OptionChecks.atLeast("--checkpoint-every", every, 1);
+    if (resume != null && !resume.equals("auto")) {
+      throw new IllegalArgumentException("--resume takes 'auto' for the demo, found '" + resume + "'");
     }
+    if (Files.isRegularFile(data)) {
+      throw new IllegalArgumentException("--data " + data + " is a file; expected a data set folder");
+    }
+    MultiTaskConfig config = MultiTaskConfig.pascal(backbone(), MtLoraConfig.mtlora(TASKS, 2, 8, 4));
+    try (RunFolder folder = RunFolder.open(runDir, runDescription(config),
+        resume == null ? RunFolder.Existing.REPLACE : RunFolder.Existing.RESUME)) {
+      return run(out, config, folder, every);
+    }
+  }
+
+  private String runDescription(MultiTaskConfig config) throws java.io.IOException {
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode run = json.createObjectNode();
+    run.set("model", json.readTree(config.toJson()));
+    run.put("seed", seed);
+    run.put("steps", steps);
+    run.put("pretrain_steps", pretrainSteps);
+    run.put("batch", batch);
+    return json.writerWithDefaultPrettyPrinter().writeValueAsString(run);
+  }
+
+  private int run(PrintWriter out, MultiTaskConfig config, RunFolder folder, long every) throws Exception {
     long t0 = System.nanoTime();
-    Files.createDirectories(runDir);
     if (!Files.exists(data.resolve("ImageSets/Context/train.txt"))) {
       out.printf("generating a synthetic PASCAL-Context data set in %s ...%n", data);
       out.flush();
@@ -105,26 +138,16 @@ final class DemoCommand implements Callable<Integer> {
     out.printf("data: %d train / %d val images at %dx%d%n", train.size(), val.size(), IMG, IMG);
 
     // 1. Pre-train a plain backbone (with decoders) briefly, and save it as the "pretrained" checkpoint.
-    SwinConfig swin = backbone();
-    MultiTaskModel plain = new MultiTaskModel(MultiTaskConfig.pascal(swin, MtLoraConfig.disabled(TASKS, 2)));
-    ParameterRegistry plainParams = plain.newRegistry(FreezePolicy.FULL_FINETUNE, seed);
-    out.printf("%n[1/3] pre-training the backbone (%d steps, all %,d parameters)%n", pretrainSteps,
-        plainParams.report().trainableParameters());
-    out.flush();
-    SegmentChain pg = plain.trainingGraph(plainParams, DataType.FLOAT, ActivationCheckpointing.NONE);
-    new Trainer(TrainerConfig.builder(new LrSchedule(2e-3, 1e-4, 1e-4, pretrainSteps / 10, pretrainSteps)).seed(seed).build(),
-        List.of(new ConsoleProgress("pre-train"))).fit(pg, trainBatches, null);
-    Path pretrained = runDir.resolve("pretrained-backbone.safetensors");
-    Map<String, INDArray> official = new LinkedHashMap<>();
-    for (ParamSpec s : plainParams.specs()) {
-      if (s.name().startsWith(SwinBackbone.PREFIX + ".")) {
-        official.put(s.name().substring(SwinBackbone.PREFIX.length() + 1), plainParams.get(s.name()));
-      }
+    SwinConfig swin = config.swin();
+    Path pretrained = folder.dir().resolve("pretrained-backbone.safetensors");
+    Path from = resume == null ? null : folder.latestCheckpoint().orElse(null);
+    if (resume != null && Files.exists(pretrained)) {
+      out.printf("%n[1/3] reusing the pre-trained backbone %s%n", pretrained);
+    } else {
+      pretrain(out, swin, pretrained, trainBatches);
     }
-    SafeTensorsWriter.write(pretrained, official);
 
     // 2. MTLoRA model on the frozen pretrained backbone.
-    MultiTaskConfig config = MultiTaskConfig.pascal(swin, MtLoraConfig.mtlora(TASKS, 2, 8, 4));
     MultiTaskModel model = new MultiTaskModel(config);
     ParameterRegistry params = model.newRegistry(FreezePolicy.MTLORA, seed + 1);
     LoadReport report = SwinCheckpoints.loadPretrained(pretrained, params, true);
@@ -133,19 +156,25 @@ final class DemoCommand implements Callable<Integer> {
         DeltaM.PAPER_BASELINES);
 
     // 3. Fine-tune adapters and decoders.
-    out.printf("%n[3/3] fine-tuning (%d steps)%n", steps);
+    if (from != null) {
+      long at = Checkpoints.validate(from, params, config.toJson()).step();
+      out.printf(Locale.ROOT, "%n[3/3] fine-tuning (%d steps), resuming from %s (step %d)%n", steps, from, at);
+    } else {
+      out.printf("%n[3/3] fine-tuning (%d steps)%s%n", steps, resume == null ? ""
+          : ", from step 0: no checkpoint in " + folder.checkpoints());
+    }
     out.flush();
     SegmentChain g = model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.NONE);
     TrainerConfig tc = TrainerConfig.builder(new LrSchedule(3e-3, 1e-4, 1e-4, steps / 10, steps)).seed(seed)
-        .checkpoints(runDir.resolve("checkpoints"), Math.max(1, steps / 2), 2).modelDescription(config.toJson())
+        .checkpoints(folder.checkpoints(), every, 2).modelDescription(config.toJson())
         .build();
     try (PrefetchingBatchSource prefetch = new PrefetchingBatchSource(trainBatches, 2, 1)) {
-      new Trainer(tc, List.of(new ConsoleProgress("fine-tune"), new CsvLog(runDir.resolve("log.csv")),
-          new LossPlot(runDir.resolve("loss.png")))).fit(g, prefetch, null);
+      new Trainer(tc, List.of(new ConsoleProgress("fine-tune"), new CsvLog(folder.log()),
+          new LossPlot(folder.dir().resolve("loss.png")))).fit(g, prefetch, from);
     }
     Map<String, Double> after = Evaluator.evaluate(model, params, valBatches, valBatches.evaluationBatches(),
         DeltaM.PAPER_BASELINES);
-    long adapterBytes = AdapterFiles.save(runDir.resolve("adapters.safetensors"), params, config.toJson());
+    long adapterBytes = AdapterFiles.save(folder.dir().resolve("adapters.safetensors"), params, config.toJson());
 
     out.printf("%n%-22s %10s %10s%n", "metric (val)", "before", "after");
     for (String k : after.keySet()) {
@@ -161,6 +190,25 @@ final class DemoCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** Trains the plain backbone with decoders and writes its backbone under official Swin names. */
+  private void pretrain(PrintWriter out, SwinConfig swin, Path file, PascalBatches trainBatches) throws Exception {
+    MultiTaskModel plain = new MultiTaskModel(MultiTaskConfig.pascal(swin, MtLoraConfig.disabled(TASKS, 2)));
+    ParameterRegistry plainParams = plain.newRegistry(FreezePolicy.FULL_FINETUNE, seed);
+    out.printf("%n[1/3] pre-training the backbone (%d steps, all %,d parameters)%n", pretrainSteps,
+        plainParams.report().trainableParameters());
+    out.flush();
+    SegmentChain pg = plain.trainingGraph(plainParams, DataType.FLOAT, ActivationCheckpointing.NONE);
+    new Trainer(TrainerConfig.builder(new LrSchedule(2e-3, 1e-4, 1e-4, pretrainSteps / 10, pretrainSteps))
+        .seed(seed).build(), List.of(new ConsoleProgress("pre-train"))).fit(pg, trainBatches, null);
+    Map<String, INDArray> official = new LinkedHashMap<>();
+    for (ParamSpec s : plainParams.specs()) {
+      if (s.name().startsWith(SwinBackbone.PREFIX + ".")) {
+        official.put(s.name().substring(SwinBackbone.PREFIX.length() + 1), plainParams.get(s.name()));
+      }
+    }
+    SafeTensorsWriter.write(file, official);
+  }
+
   private void writeMetrics(Map<String, Double> before, Map<String, Double> after, long adapterBytes, double seconds)
       throws java.io.IOException {
     ObjectMapper json = new ObjectMapper();
@@ -171,8 +219,8 @@ final class DemoCommand implements Callable<Integer> {
     root.put("seconds", seconds);
     root.put("note", "metrics in percent (mIoU, maxF) and degrees (normals); delta_m against the paper's PASCAL "
         + "baselines is meaningless on synthetic data and shown for the format only");
-    Files.writeString(runDir.resolve("metrics.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(root),
-        StandardCharsets.UTF_8);
+    byte[] bytes = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+    AtomicFiles.write(runDir.resolve("metrics.json"), ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
   }
 
 }

@@ -31,6 +31,8 @@ final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    opts.validate();
+    OptionChecks.file("--adapters", adapters, "an adapter file (adapters.safetensors) written by train or demo");
     MultiTaskConfig config = opts.config();
     MultiTaskModel model = new MultiTaskModel(config);
     ParameterRegistry params = model.newRegistry(opts.freezePolicy(), opts.seed);

@@ -49,6 +49,9 @@ final class ParamsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    OptionChecks.atLeast("--shared-rank", sharedRank, 1);
+    OptionChecks.atLeast("--task-rank", taskRank, 1);
+    OptionChecks.atLeast("--img-size", imgSize, 1);
     ParameterReport report = count(backbone, imgSize, tasks, sharedRank, taskRank, policy);
     PrintWriter out = spec.commandLine().getOut();
     out.printf(Locale.ROOT, "Swin-%s %dx%d, tasks %s, policy %s%s%n%n", backbone, imgSize, imgSize, tasks, policy,

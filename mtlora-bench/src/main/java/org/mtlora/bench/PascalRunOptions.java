@@ -7,6 +7,7 @@ import org.mtlora.core.adapter.MtLoraConfig;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.data.NormalsValidClasses;
 import org.mtlora.heads.MultiTaskConfig;
+import org.mtlora.tasks.PascalTasks;
 import org.mtlora.swin.SwinConfig;
 import picocli.CommandLine.Option;
 
@@ -39,9 +40,9 @@ final class PascalRunOptions {
   Path backboneWeights;
 
   @Option(names = "--normals-valid-classes",
-      description = "file with the PASCAL-Context label-map class ids whose normals count (one id per line, optionally "
-          + "a tab and a name; '#' comments); default: the reference's 170 classes (context classes shared with NYUD-v2, "
-          + "plus tvmonitor), shipped with mtlora4j")
+      description = "file with the PASCAL-Context label-map class ids whose normals count (one id per line, "
+          + "optionally a tab and a name; '#' comments); default: the reference's 170 classes (context classes shared "
+          + "with NYUD-v2, plus tvmonitor), shipped with mtlora4j")
   Path normalsValid;
 
   @Option(names = "--batch", defaultValue = "32", description = "batch size (default ${DEFAULT-VALUE})")
@@ -51,7 +52,35 @@ final class PascalRunOptions {
   long seed;
 
   FreezePolicy freezePolicy() {
-    return FreezePolicy.named(policy);
+    return OptionChecks.named("--policy", policy, () -> FreezePolicy.named(policy));
+  }
+
+  /**
+   * Checks every value before any work, each failure naming its option: ranks, batch, tasks, policy, backbone and
+   * image size (a model they describe can be built), the data root, the weights file and the normals class list.
+   */
+  void validate() throws IOException {
+    OptionChecks.atLeast("--shared-rank", sharedRank, 1);
+    OptionChecks.atLeast("--task-rank", taskRank, 1);
+    OptionChecks.atLeast("--batch", batch, 1);
+    OptionChecks.atLeast("--img-size", imgSize, 1);
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (String t : tasks) {
+      if (!seen.add(t)) {
+        throw new IllegalArgumentException("--tasks names '" + t + "' twice");
+      }
+      OptionChecks.named("--tasks", String.join(",", tasks), () -> PascalTasks.byName(t));
+    }
+    freezePolicy();
+    OptionChecks.named("--backbone/--img-size", backbone + "/" + imgSize,
+        () -> SwinConfig.preset(backbone, imgSize));
+    OptionChecks.named("--tasks", String.join(",", tasks), this::config);
+    OptionChecks.folder("--pascal", pascal, "a PASCAL-Context root folder");
+    OptionChecks.file("--backbone-weights", backboneWeights, "a safetensors file of Swin weights");
+    if (normalsValid != null) {
+      OptionChecks.file("--normals-valid-classes", normalsValid, "a file of class ids");
+      normalsValidClasses();
+    }
   }
 
   MultiTaskConfig config() {

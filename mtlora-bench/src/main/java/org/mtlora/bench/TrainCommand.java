@@ -1,14 +1,14 @@
 package org.mtlora.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.io.AtomicFiles;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.train.AdapterFiles;
 import org.mtlora.core.train.Checkpoints;
@@ -17,6 +17,7 @@ import org.mtlora.core.train.CsvLog;
 import org.mtlora.core.train.LossPlot;
 import org.mtlora.core.train.LrSchedule;
 import org.mtlora.core.train.PrefetchingBatchSource;
+import org.mtlora.core.train.RunFolder;
 import org.mtlora.core.train.SegmentChain;
 import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
@@ -28,7 +29,6 @@ import org.mtlora.heads.ActivationCheckpointing;
 import org.mtlora.heads.MultiTaskModel;
 import org.mtlora.metrics.DeltaM;
 import org.mtlora.swin.SwinCheckpoints;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -54,7 +54,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--run-dir", defaultValue = "runs/train", description = "output folder (default ${DEFAULT-VALUE})")
   Path runDir;
 
-  @Option(names = "--resume", description = "a checkpoint, or 'auto' for the newest in the run folder")
+  @Option(names = "--resume", description = "a checkpoint, or 'auto' for the newest in the run folder (which must "
+      + "hold a run of the same options; without --resume a folder holding checkpoints is refused)")
   String resume;
 
   @Option(names = "--activation-checkpointing", defaultValue = "block",
@@ -68,36 +69,82 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    ActivationCheckpointing recompute = ActivationCheckpointing.named(checkpointing); // before any slow work
+    // 1. Every option, before any work.
+    ActivationCheckpointing recompute = ActivationCheckpointing.named(checkpointing);
+    opts.validate();
+    OptionChecks.atLeast("--epochs", epochs, 1);
+    OptionChecks.atLeast("--warmup-epochs", warmupEpochs, 0);
+    if (warmupEpochs >= epochs) {
+      throw new IllegalArgumentException("--warmup-epochs must be less than --epochs, found " + warmupEpochs
+          + " and " + epochs);
+    }
+    OptionChecks.atLeast("--checkpoint-every", checkpointEvery, 1);
+    if (resume != null && !resume.equals("auto")) {
+      OptionChecks.file("--resume", Path.of(resume), "a checkpoint file (or 'auto')");
+    }
     MultiTaskConfig config = opts.config();
+
+    // 2. The run folder: writable, ours alone, and holding nothing that does not fit.
+    try (RunFolder folder = RunFolder.open(runDir, runDescription(config),
+        resume == null ? RunFolder.Existing.REFUSE : RunFolder.Existing.RESUME)) {
+      return train(out, config, recompute, folder);
+    }
+  }
+
+  /** What must not change between a run and its resumption: the model and everything that decides the batches. */
+  private String runDescription(MultiTaskConfig config) throws java.io.IOException {
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode run = json.createObjectNode();
+    run.set("model", json.readTree(config.toJson()));
+    run.put("policy", opts.policy);
+    run.put("seed", opts.seed);
+    run.put("batch", opts.batch);
+    run.put("epochs", epochs);
+    run.put("warmup_epochs", warmupEpochs);
+    run.put("normals_valid_classes", opts.normalsValidClasses().ids().toString());
+    return json.writerWithDefaultPrettyPrinter().writeValueAsString(run);
+  }
+
+  private int train(PrintWriter out, MultiTaskConfig config, ActivationCheckpointing recompute, RunFolder folder)
+      throws Exception {
+    PascalContextDataset train = new PascalContextDataset(opts.pascal, "train", opts.normalsValidClasses());
+    PascalContextDataset val = new PascalContextDataset(opts.pascal, "val", opts.normalsValidClasses());
     MultiTaskModel model = new MultiTaskModel(config);
     ParameterRegistry params = model.newRegistry(opts.freezePolicy(), opts.seed);
     out.println(SwinCheckpoints.loadPretrained(opts.backboneWeights, params, true).describe());
+    Path from = resume == null ? null
+        : resume.equals("auto") ? folder.latestCheckpoint().orElse(null) : Path.of(resume);
+    if (from != null) {
+      Checkpoints.State state = Checkpoints.validate(from, params, config.toJson()); // before the slow graph build
+      if (state.seed() != opts.seed) {
+        throw new IllegalArgumentException(from + ": checkpoint of --seed " + state.seed() + ", this run has --seed "
+            + opts.seed);
+      }
+      out.printf(Locale.ROOT, "resuming from %s (step %d)%n", from, state.step());
+    } else if (resume != null) {
+      out.printf("no checkpoint in %s: starting from step 0%n", folder.checkpoints());
+    }
     out.print(params.report().format());
-    PascalContextDataset train = new PascalContextDataset(opts.pascal, "train", opts.normalsValidClasses());
-    PascalContextDataset val = new PascalContextDataset(opts.pascal, "val", opts.normalsValidClasses());
     PascalBatches batches = new PascalBatches(train, config.swin().imgSize(), opts.batch, opts.seed, true);
     long steps = (long) epochs * batches.stepsPerEpoch();
     long warmup = (long) warmupEpochs * batches.stepsPerEpoch();
     TrainerConfig tc = TrainerConfig.builder(LrSchedule.reference(opts.batch, warmup, steps)).seed(opts.seed)
-        .checkpoints(runDir.resolve("checkpoints"), checkpointEvery, 3).modelDescription(config.toJson()).build();
-    Path from = resume == null ? null
-        : resume.equals("auto") ? Checkpoints.latest(runDir.resolve("checkpoints")) : Path.of(resume);
+        .checkpoints(folder.checkpoints(), checkpointEvery, 3).modelDescription(config.toJson()).build();
     SegmentChain g = model.trainingGraph(params, DataType.FLOAT, recompute);
-    out.printf(Locale.ROOT, "training %d steps (%d epochs of %d), batch %d%s%n", steps, epochs,
-        batches.stepsPerEpoch(), opts.batch, from == null ? "" : ", resuming from " + from);
+    out.printf(Locale.ROOT, "training %d steps (%d epochs of %d), batch %d%n", steps, epochs,
+        batches.stepsPerEpoch(), opts.batch);
     out.flush();
     try (PrefetchingBatchSource prefetch = new PrefetchingBatchSource(batches, 2, 1)) {
-      new Trainer(tc, List.of(new ConsoleProgress("train"), new CsvLog(runDir.resolve("log.csv")),
-          new LossPlot(runDir.resolve("loss.png")))).fit(g, prefetch, from);
+      new Trainer(tc, List.of(new ConsoleProgress("train"), new CsvLog(folder.log()),
+          new LossPlot(folder.dir().resolve("loss.png")))).fit(g, prefetch, from);
     }
-    AdapterFiles.save(runDir.resolve("adapters.safetensors"), params, config.toJson());
+    AdapterFiles.save(folder.dir().resolve("adapters.safetensors"), params, config.toJson());
     PascalBatches valBatches = new PascalBatches(val, config.swin().imgSize(), opts.batch, opts.seed, false);
     Map<String, Double> metrics = Evaluator.evaluate(model, params, valBatches, valBatches.evaluationBatches(),
         DeltaM.PAPER_BASELINES);
     EvalCommand.print(out, metrics);
-    Files.writeString(runDir.resolve("metrics.json"), new ObjectMapper().writerWithDefaultPrettyPrinter()
-        .writeValueAsString(metrics));
+    byte[] bytes = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(metrics);
+    AtomicFiles.write(folder.dir().resolve("metrics.json"), ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
     return 0;
   }
 }

@@ -10,22 +10,10 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mtlora.core.adapter.MtLoraConfig;
-import org.mtlora.core.io.SafeTensorsWriter;
-import org.mtlora.core.params.FreezePolicy;
-import org.mtlora.core.params.ParamSpec;
-import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.data.SyntheticPascal;
-import org.mtlora.heads.MultiTaskConfig;
-import org.mtlora.heads.MultiTaskModel;
-import org.mtlora.swin.SwinBackbone;
-import org.mtlora.swin.SwinConfig;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * {@code train} (Swin-T at 224, block-wise activation checkpointing, its default) then {@code eval} with the adapters
@@ -34,23 +22,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 class TrainEvalCommandTest {
   @TempDir Path dir;
 
-  private static final List<String> TASKS = List.of("semseg", "normals", "sal", "human_parts");
-
-  /** Random Swin-T weights under the official names, as a converted ImageNet checkpoint has them. */
   private Path backboneWeights() throws Exception {
-    SwinConfig swin = SwinConfig.tiny(224);
-    MultiTaskModel plain = new MultiTaskModel(MultiTaskConfig.pascal(swin,
-        MtLoraConfig.disabled(TASKS, swin.numStages())));
-    ParameterRegistry params = plain.newRegistry(FreezePolicy.FULL_FINETUNE, 3);
-    Map<String, INDArray> official = new LinkedHashMap<>();
-    for (ParamSpec s : params.specs()) {
-      if (s.name().startsWith(SwinBackbone.PREFIX + ".")) {
-        official.put(s.name().substring(SwinBackbone.PREFIX.length() + 1), params.get(s.name()));
-      }
-    }
-    Path file = dir.resolve("swin_t.safetensors");
-    SafeTensorsWriter.write(file, official);
-    return file;
+    return TestWeights.swinTiny(dir.resolve("swin_t.safetensors"), 3);
   }
 
   private static int run(StringWriter out, StringWriter err, String... args) {

@@ -108,7 +108,7 @@ public final class PascalBatches implements BatchSource {
       try {
         s = data.read(i);
       } catch (IOException e) {
-        throw new UncheckedIOException(e);
+        throw new UncheckedIOException(e.getMessage(), e);
       }
       cache.set(i, s);
     }

@@ -10,10 +10,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.function.IntPredicate;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import us.hebi.matlab.mat.format.Mat5;
 import us.hebi.matlab.mat.format.Mat5File;
 import us.hebi.matlab.mat.types.Matrix;
@@ -294,20 +298,39 @@ public final class PascalContextDataset {
     }
   }
 
-  private static BufferedImage image(Path file, String expected) throws IOException {
+  /**
+   * Decodes an image strictly: a decoder warning (a truncated JPEG decodes to grey with only a warning in ImageIO) is
+   * an error naming the file, as is any decoding failure.
+   */
+  static BufferedImage image(Path file, String expected) throws IOException {
     if (!Files.isRegularFile(file)) {
       throw new NoSuchFileException(file.toString(), null, expected + " not found");
     }
-    BufferedImage img;
-    try {
-      img = ImageIO.read(file.toFile());
-    } catch (IOException e) {
-      throw new IOException(file + ": corrupt image, expected " + expected + " (" + e.getMessage() + ")", e);
+    try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+      Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+      if (readers == null || !readers.hasNext()) {
+        throw new IOException(file + ": not a readable image, expected " + expected);
+      }
+      ImageReader reader = readers.next();
+      List<String> warnings = new ArrayList<>();
+      reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+      try {
+        reader.setInput(in, true, true);
+        BufferedImage img = reader.read(0);
+        if (!warnings.isEmpty()) {
+          throw new IOException(file + ": corrupt or truncated image (" + String.join("; ", warnings)
+              + "), expected " + expected);
+        }
+        return img;
+      } catch (IOException | RuntimeException e) {
+        if (e.getMessage() != null && e.getMessage().startsWith(file.toString())) {
+          throw e;
+        }
+        throw new IOException(file + ": corrupt image, expected " + expected + " (" + e + ")", e);
+      } finally {
+        reader.dispose();
+      }
     }
-    if (img == null) {
-      throw new IOException(file + ": not a readable image, expected " + expected);
-    }
-    return img;
   }
 
   private static BufferedImage sized(BufferedImage img, Path file, int h, int w) throws IOException {

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -165,6 +166,31 @@ class PascalDataTest {
     NoSuchFileException e3 = assertThrows(NoSuchFileException.class,
         () -> new PascalContextDataset(broken, "test"));
     assertTrue(e3.getMessage().contains("test.txt"), e3.getMessage());
+  }
+
+  /** Truncated or garbled images of every kind are errors naming the file, never silently decoded. */
+  @Test
+  void truncatedAndCorruptImagesAreErrorsNamingTheFile() throws IOException {
+    Path broken = root.resolveSibling(root.getFileName() + "-truncated");
+    copy(root, broken);
+    PascalContextDataset ds = new PascalContextDataset(broken, "train");
+    List<Path> damaged = List.of(broken.resolve("JPEGImages").resolve(ds.ids().get(0) + ".jpg"),
+        broken.resolve("semseg/VOC12").resolve(ds.ids().get(1) + ".png"),
+        broken.resolve("normals_distill").resolve(ds.ids().get(2) + ".png"),
+        broken.resolve("sal_distill").resolve(ds.ids().get(3) + ".png"));
+    for (int i = 0; i < damaged.size(); i++) {
+      Path f = damaged.get(i);
+      byte[] bytes = Files.readAllBytes(f);
+      Files.write(f, java.util.Arrays.copyOf(bytes, bytes.length / 2)); // cut in half
+      int sample = i;
+      IOException e = assertThrows(IOException.class, () -> ds.read(sample), f.toString());
+      assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
+    }
+    Path garbled = broken.resolve("JPEGImages").resolve(ds.ids().get(4) + ".jpg");
+    Files.writeString(garbled, "not an image at all");
+    IOException e = assertThrows(IOException.class, () -> ds.read(4));
+    assertTrue(e.getMessage().contains(garbled.toString()) && e.getMessage().contains("not a readable image"),
+        e.getMessage());
   }
 
   private static void copy(Path from, Path to) throws IOException {

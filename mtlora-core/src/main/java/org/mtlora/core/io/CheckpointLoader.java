@@ -17,8 +17,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Loads a safetensors checkpoint into a {@link ParameterRegistry}, mapping file keys to registry names through a
  * {@link KeyMapper}, and reports what matched ({@link LoadReport}).
  *
- * <p>Non-strict loading applies every tensor whose name and shape match and reports the rest; strict loading fails
- * with a {@link CheckpointException} naming every missing, unexpected or mismatched tensor, before changing anything.
+ * <p>Non-strict loading applies every tensor whose name, shape and type match and reports the rest; strict loading
+ * fails with a {@link CheckpointException} naming every missing, unexpected or mismatched tensor (a float parameter
+ * stored as an integer type is a mismatch), before changing anything. A NaN or infinite value fails either way,
+ * naming the file and the tensor, before anything is set.
  */
 public final class CheckpointLoader {
   private CheckpointLoader() {}
@@ -66,10 +68,14 @@ public final class CheckpointLoader {
         } else {
           String target = ((Target) m.get()).name();
           long[] want = registry.spec(target).shape();
+          String key = target.equals(info.name()) ? "" : " (file key " + info.name() + ")";
           if (!Arrays.equals(want, info.shapeArray())) {
-            mismatched.add(target + ": checkpoint shape " + Arrays.toString(info.shapeArray())
-                + (target.equals(info.name()) ? "" : " (file key " + info.name() + ")")
+            mismatched.add(target + ": checkpoint shape " + Arrays.toString(info.shapeArray()) + key
                 + " does not match model shape " + Arrays.toString(want));
+          } else if (!(registry.spec(target).isCounter() ? info.dtype() != DType.BOOL
+              : TensorChecks.isFloating(info.dtype()))) {
+            mismatched.add(target + ": stored as " + info.dtype() + key + ", expected a floating-point type "
+                + "(F32, F64, F16 or BF16)");
           } else if (!provided.add(target)) {
             unexpected.add(info.name() + " (a second tensor for " + target + ")");
           } else {
@@ -87,13 +93,14 @@ public final class CheckpointLoader {
       if (strict && !report.isClean()) {
         throw new CheckpointException("strict load failed: " + report.describe());
       }
+      // Read and check every value before the registry changes: a bad tensor leaves the model as it was.
+      java.util.Map<String, INDArray> values = new java.util.LinkedHashMap<>();
       for (java.util.Map.Entry<String, String> e : plan.entrySet()) {
         INDArray value = reader.read(e.getKey());
-        if (value.dataType().isFPType() && value.dataType() != DataType.FLOAT) {
-          value = value.castTo(DataType.FLOAT);
-        }
-        registry.set(e.getValue(), value);
+        TensorChecks.requireFinite(file, e.getKey(), value);
+        values.put(e.getValue(), value.dataType() == DataType.FLOAT ? value : value.castTo(DataType.FLOAT));
       }
+      values.forEach(registry::set);
       return report;
     }
   }

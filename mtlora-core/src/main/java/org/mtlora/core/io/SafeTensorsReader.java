@@ -75,6 +75,9 @@ public final class SafeTensorsReader implements AutoCloseable {
    * @throws IOException if it cannot be read
    */
   public static SafeTensorsReader open(Path file) throws IOException {
+    if (java.nio.file.Files.isDirectory(file)) {
+      throw new SafeTensorsException(file, "is a directory; expected a safetensors file");
+    }
     FileChannel channel;
     try {
       channel = FileChannel.open(file, StandardOpenOption.READ);

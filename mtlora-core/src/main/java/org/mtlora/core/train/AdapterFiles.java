@@ -15,6 +15,8 @@ import java.util.TreeSet;
 import org.mtlora.core.io.AtomicFiles;
 import org.mtlora.core.io.SafeTensorsReader;
 import org.mtlora.core.io.SafeTensorsWriter;
+import org.mtlora.core.io.TensorChecks;
+import org.mtlora.core.io.TensorInfo;
 import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -91,30 +93,43 @@ public final class AdapterFiles {
   }
 
   /**
-   * Loads adapter tensors into {@code params}. Refuses, naming the file: another format or version, adapters trained
-   * on different frozen weights, or a set of tensors that differs from the model's trainable set.
+   * Loads adapter tensors into {@code params}. Everything is checked before anything changes; refused, naming the
+   * file and the first difference: another format or version; a set of tensors that differs from the model's trainable
+   * parameters and buffers (adapters trained with another policy, task list or model); a shape that differs; a float
+   * tensor stored as an integer; a NaN or infinite value; adapters trained on different frozen weights.
    */
   public static void load(Path file, ParameterRegistry params) throws IOException {
     try (SafeTensorsReader r = SafeTensorsReader.open(file)) {
-      FileHeaders.verify(file, r.metadata(), FORMAT, VERSION, "adapter file", params);
+      FileHeaders.verifyFormat(file, r.metadata(), FORMAT, VERSION, "adapter file");
       Set<String> theirs = new TreeSet<>(r.tensors().keySet());
       Set<String> ours = new TreeSet<>(adapterNames(params));
       if (!theirs.equals(ours)) {
-        Set<String> missing = new TreeSet<>(ours);
-        missing.removeAll(theirs);
-        Set<String> extra = new TreeSet<>(theirs);
-        extra.removeAll(ours);
-        throw new IllegalArgumentException(file + ": adapter tensors do not match the model's trainable parameters and buffers; "
-            + "missing " + missing + ", unexpected " + extra);
+        throw new IllegalArgumentException(file + ": the adapter tensors do not match this model's trainable "
+            + "parameters and buffers (adapters of another --policy, --tasks, rank or backbone?): "
+            + FileHeaders.setDifference(theirs, ours));
       }
       for (String name : ours) {
-        INDArray v = r.read(name);
-        Preconditions.checkArgument(java.util.Arrays.equals(v.shape(), params.spec(name).shape()),
-            "%s: %s has shape %s, the model expects %s", file, name, java.util.Arrays.toString(v.shape()),
+        TensorInfo info = r.info(name);
+        Preconditions.checkArgument(java.util.Arrays.equals(info.shapeArray(), params.spec(name).shape()),
+            "%s: %s has shape %s, the model expects %s", file, name, info.shape(),
             java.util.Arrays.toString(params.spec(name).shape()));
+        if (params.spec(name).isCounter()) {
+          TensorChecks.requireNumeric(file, info);
+        } else {
+          TensorChecks.requireFloating(file, info);
+        }
+      }
+      FileHeaders.verifyFrozen(file, r.metadata(), "adapter file", params);
+      Map<String, INDArray> values = new LinkedHashMap<>();
+      for (String name : ours) {
+        INDArray v = r.read(name);
+        TensorChecks.requireFinite(file, name, v);
+        values.put(name, v);
+      }
+      values.forEach((name, v) -> {
         INDArray target = params.get(name);
         target.assign(v.dataType() == target.dataType() ? v : v.castTo(target.dataType()));
-      }
+      });
     }
   }
 }

@@ -9,8 +9,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.Arrays;
+import org.mtlora.core.io.JsonDifference;
 import org.mtlora.core.io.SafeTensorsReader;
 import org.mtlora.core.io.SafeTensorsWriter;
+import org.mtlora.core.io.TensorChecks;
+import org.mtlora.core.io.TensorInfo;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -88,35 +95,130 @@ public final class Checkpoints {
   }
 
   /**
-   * Restores a checkpoint into {@code params} and {@code optimizer}; refuses one written for other frozen weights or
-   * in an unknown format, naming the file.
+   * Checks, without changing anything, that {@code file} is a checkpoint this model can resume from, and returns what
+   * it restores. Refused, naming the file and the first difference: another format or version; a model description
+   * that differs from {@code modelDescription} (when both are known); a set of tensors that differs from the model's
+   * trainable parameters, buffers and optimiser moments; a shape that differs; a float tensor stored as an integer;
+   * missing metadata; other frozen weights.
+   *
+   * @param modelDescription the current model's description (JSON), or null to skip that comparison
    */
-  static State read(Path file, ParameterRegistry params, AdamW optimizer) throws IOException {
+  public static State validate(Path file, ParameterRegistry params, String modelDescription) throws IOException {
     try (SafeTensorsReader r = SafeTensorsReader.open(file)) {
-      Map<String, String> meta = r.metadata();
-      FileHeaders.verify(file, meta, FORMAT, VERSION, "checkpoint", params);
+      return validate(file, r, params, modelDescription);
+    }
+  }
+
+  private static State validate(Path file, SafeTensorsReader r, ParameterRegistry params, String modelDescription) {
+    Map<String, String> meta = r.metadata();
+    FileHeaders.verifyFormat(file, meta, FORMAT, VERSION, "checkpoint");
+    String stored = meta.get("model");
+    if (modelDescription != null && stored != null) {
+      JsonDifference.between(stored, modelDescription).ifPresent(d -> {
+        throw new IllegalArgumentException(file + ": this checkpoint was written for another model (checkpoint vs "
+            + "this run " + d + ")");
+      });
+    }
+    Map<String, ParamSpec> expected = expectedTensors(params);
+    Set<String> theirs = new TreeSet<>(r.tensors().keySet());
+    if (!theirs.equals(expected.keySet())) {
+      throw new IllegalArgumentException(file + ": the checkpoint's tensors do not match this model's trainable "
+          + "parameters, buffers and optimiser moments (another --policy, --tasks or rank?): "
+          + FileHeaders.setDifference(theirs, expected.keySet()));
+    }
+    for (Map.Entry<String, ParamSpec> e : expected.entrySet()) {
+      TensorInfo info = r.info(e.getKey());
+      long[] want = e.getValue().shape();
+      if (!Arrays.equals(want, info.shapeArray())) {
+        throw new IllegalArgumentException(file + ": tensor " + e.getKey() + " has shape " + info.shape()
+            + ", this model expects " + Arrays.toString(want) + " (another rank or model size?)");
+      }
+      if (e.getValue().isCounter()) {
+        TensorChecks.requireNumeric(file, info);
+      } else {
+        TensorChecks.requireFloating(file, info);
+      }
+    }
+    FileHeaders.verifyFrozen(file, meta, "checkpoint", params);
+    return new State(number(file, meta, "step"), number(file, meta, "seed"), number(file, meta, "optimizer_step"),
+        meta.get("frozen_sha256"), stored);
+  }
+
+  /** File key to the spec it restores, in declaration order. */
+  private static Map<String, ParamSpec> expectedTensors(ParameterRegistry params) {
+    Map<String, ParamSpec> keys = new TreeMap<>();
+    for (ParamSpec s : params.specs()) {
+      if (s.isBuffer()) {
+        keys.put("buffer/" + s.name(), s);
+      } else if (params.isTrainable(s.name())) {
+        keys.put("param/" + s.name(), s);
+        keys.put("adam.m/" + s.name(), s);
+        keys.put("adam.v/" + s.name(), s);
+      }
+    }
+    return keys;
+  }
+
+  private static long number(Path file, Map<String, String> meta, String key) {
+    String v = meta.get(key);
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(file + ": checkpoint metadata '" + key + "' must be an integer, found " + v);
+    }
+  }
+
+  /**
+   * Restores a checkpoint into {@code params} and {@code optimizer} after {@link #validate} and a check that every
+   * value is finite; nothing changes unless everything fits.
+   *
+   * @param modelDescription the current model's description (JSON), or null to skip that comparison
+   */
+  static State read(Path file, ParameterRegistry params, AdamW optimizer, String modelDescription)
+      throws IOException {
+    try (SafeTensorsReader r = SafeTensorsReader.open(file)) {
+      State state = validate(file, r, params, modelDescription);
+      Map<String, INDArray> values = new LinkedHashMap<>();
+      for (String key : expectedTensors(params).keySet()) {
+        INDArray v = r.read(key);
+        TensorChecks.requireFinite(file, key, v);
+        values.put(key, v);
+      }
       Map<String, INDArray> m = new LinkedHashMap<>();
       Map<String, INDArray> v = new LinkedHashMap<>();
       for (ParamSpec s : params.specs()) {
         if (s.isBuffer()) {
-          params.get(s.name()).assign(readTensor(r, file, "buffer/" + s.name()));
+          assign(params.get(s.name()), values.get("buffer/" + s.name()));
         } else if (params.isTrainable(s.name())) {
-          params.get(s.name()).assign(readTensor(r, file, "param/" + s.name()));
-          m.put(s.name(), readTensor(r, file, "adam.m/" + s.name()));
-          v.put(s.name(), readTensor(r, file, "adam.v/" + s.name()));
+          assign(params.get(s.name()), values.get("param/" + s.name()));
+          m.put(s.name(), values.get("adam.m/" + s.name()));
+          v.put(s.name(), values.get("adam.v/" + s.name()));
         }
       }
-      long optStep = Long.parseLong(meta.get("optimizer_step"));
-      optimizer.restore(optStep, m, v);
-      return new State(Long.parseLong(meta.get("step")), Long.parseLong(meta.get("seed")), optStep,
-          meta.get("frozen_sha256"), meta.get("model"));
+      optimizer.restore(state.optimizerStep(), m, v);
+      return state;
     }
   }
 
-  private static INDArray readTensor(SafeTensorsReader r, Path file, String key) throws IOException {
-    if (!r.contains(key)) {
-      throw new IOException(file + ": checkpoint has no tensor " + key + " (the model's trainable set differs)");
+  private static void assign(INDArray target, INDArray value) {
+    target.assign(value.dataType() == target.dataType() ? value : value.castTo(target.dataType()));
+  }
+
+  /**
+   * Deletes the temporary files an interrupted checkpoint write leaves ({@code .checkpoint-*.tmp}, see {@link
+   * org.mtlora.core.io.AtomicFiles}); returns how many.
+   */
+  public static int removeStaleTemporaries(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return 0;
     }
-    return r.read(key);
+    int n = 0;
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, ".checkpoint-*.tmp")) {
+      for (Path p : ds) {
+        Files.deleteIfExists(p);
+        n++;
+      }
+    }
+    return n;
   }
 }

@@ -8,10 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
+import org.mtlora.core.io.AtomicFiles;
 
 /**
  * Appends one CSV row per step: {@code step,total_loss,<task losses...>,lr,grad_norm,seconds}. Flushed every row, so
- * the file is complete up to the last step even if the run dies; a resumed run appends to it.
+ * the file is complete up to the last step even if the run dies. A run that starts at step k first cuts the file to
+ * its rows of steps before k (atomically; a run from step 0 starts a new file), so the log holds exactly one row per
+ * step however often the run was interrupted and resumed.
  */
 public final class CsvLog implements TrainingListener {
   private final Path file;
@@ -19,6 +22,40 @@ public final class CsvLog implements TrainingListener {
 
   public CsvLog(Path file) {
     this.file = file;
+  }
+
+  @Override
+  public void onStart(long startStep, long totalSteps) {
+    closeWriter();
+    try {
+      if (startStep == 0) {
+        Files.deleteIfExists(file);
+      } else if (Files.exists(file)) {
+        truncateTo(startStep);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(file + ": cannot prepare the training log", e);
+    }
+  }
+
+  /** Keeps the header and the rows of steps before {@code step}. */
+  private void truncateTo(long step) throws IOException {
+    StringBuilder kept = new StringBuilder();
+    for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+      int comma = line.indexOf(',');
+      String first = comma < 0 ? line : line.substring(0, comma);
+      boolean keep;
+      try {
+        keep = Long.parseLong(first) < step;
+      } catch (NumberFormatException e) {
+        keep = first.equals("step"); // the header
+      }
+      if (keep) {
+        kept.append(line).append('\n');
+      }
+    }
+    byte[] bytes = kept.toString().getBytes(StandardCharsets.UTF_8);
+    AtomicFiles.write(file, ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
   }
 
   @Override
@@ -52,6 +89,10 @@ public final class CsvLog implements TrainingListener {
 
   @Override
   public void onEnd() {
+    closeWriter();
+  }
+
+  private void closeWriter() {
     if (out != null) {
       try {
         out.close();

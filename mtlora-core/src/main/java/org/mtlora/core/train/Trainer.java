@@ -55,11 +55,22 @@ public final class Trainer {
       optimizer.add(name, arr.shape(), AdamW.REFERENCE_DECAY.test(params.spec(name)), arr.dataType());
     }
     long start = 0;
+    if (config.checkpointDir() != null) {
+      int stale = Checkpoints.removeStaleTemporaries(config.checkpointDir());
+      if (stale > 0) {
+        LOG.info("removed {} partial checkpoint file(s) left by an interrupted write in {}", stale,
+            config.checkpointDir());
+      }
+    }
     if (resumeFrom != null) {
       graph.syncToRegistry();
-      Checkpoints.State state = Checkpoints.read(resumeFrom, params, optimizer);
-      Preconditions.checkArgument(state.seed() == config.seed(), "%s: checkpoint seed %s differs from the run's %s",
-          resumeFrom, state.seed(), config.seed());
+      String description = config.modelDescription().equals("{}") ? null : config.modelDescription();
+      Checkpoints.State found = Checkpoints.validate(resumeFrom, params, description);
+      Preconditions.checkArgument(found.seed() == config.seed(), "%s: checkpoint seed %s differs from the run's %s",
+          resumeFrom, found.seed(), config.seed());
+      Preconditions.checkArgument(found.step() <= config.totalSteps(), "%s: checkpoint of step %s is past the run's "
+          + "last step %s", resumeFrom, found.step(), config.totalSteps());
+      Checkpoints.State state = Checkpoints.read(resumeFrom, params, optimizer, description);
       for (String name : trainable) {
         live.get(name).assign(params.get(name));
       }
