@@ -38,6 +38,9 @@ final class InfoCommand implements Callable<Integer> {
     row(out, "default dtype", String.valueOf(Nd4j.dataType()));
     row(out, "javacpp platform", System.getProperty("org.bytedeco.javacpp.platform",
         org.bytedeco.javacpp.Loader.getPlatform()));
+    String extension = System.getProperty("org.bytedeco.javacpp.platform.extension", "");
+    row(out, "native build", extension.isEmpty() ? "generic" : extension.substring(1)
+        + (extension.contains("onednn") ? " (oneDNN)" : ""));
     row(out, "javacpp maxbytes", mib(Pointer.maxBytes()));
     row(out, "javacpp maxphysicalbytes", mib(Pointer.maxPhysicalBytes()));
     row(out, "javacpp in use", mib(Pointer.totalBytes()) + " (process RSS " + mib(Pointer.physicalBytes()) + ")");

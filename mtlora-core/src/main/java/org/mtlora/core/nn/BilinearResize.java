@@ -49,9 +49,9 @@ public final class BilinearResize {
     }
     SDVariable rwT = transposed(ctx, w, outW); // [w, outW]
     SDVariable rhT = transposed(ctx, h, outH); // [h, outH]
-    SDVariable cols = sd.mmul(sd.reshape(x, -1, w), rwT); // [B*C*h, outW]
+    SDVariable cols = FrozenWeightMatmul.product(sd, sd.reshape(x, -1, w), rwT, false); // [B*C*h, outW]
     SDVariable byRows = sd.permute(sd.reshape(cols, -1, h, outW), 0, 2, 1); // [B*C, outW, h]
-    SDVariable rows = sd.mmul(sd.reshape(byRows, -1, h), rhT); // [B*C*outW, outH]
+    SDVariable rows = FrozenWeightMatmul.product(sd, sd.reshape(byRows, -1, h), rhT, false); // [B*C*outW, outH]
     SDVariable back = sd.permute(sd.reshape(rows, -1, outW, outH), 0, 2, 1); // [B*C, outH, outW]
     return sd.reshape(back, -1, c, outH, outW); // [B, C, outH, outW]
   }

@@ -10,7 +10,8 @@ import org.nd4j.autodiff.samediff.SameDiff;
  *
  * <p>Only a 2-D matrix product is used: an input of rank r &gt; 2 is reshaped to {@code [-1, in]}, multiplied, and
  * reshaped back (SameDiff's rank-3 by rank-2 mmul and tensorMmul are broken). The weight keeps the reference layout
- * {@code [out, in]} and is used through the product's transpose flag, so its gradient comes back in that layout.
+ * {@code [out, in]} and is used through the product's transpose flag, so its gradient comes back in that layout. A
+ * frozen (constant) weight goes through {@link FrozenWeightMatmul}, whose backward computes the input's gradient only.
  */
 public final class Linear {
   private Linear() {}
@@ -24,7 +25,7 @@ public final class Linear {
    * @return {@code [N, out]}
    */
   public static SDVariable apply(SameDiff sd, SDVariable x, SDVariable weight, SDVariable bias) {
-    SDVariable y = sd.mmul(x, weight, false, true, false);
+    SDVariable y = FrozenWeightMatmul.product(sd, x, weight, true); // no weight gradient when it is frozen
     return bias == null ? y : y.add(bias);
   }
 

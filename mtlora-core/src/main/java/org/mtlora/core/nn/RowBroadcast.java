@@ -17,11 +17,11 @@ public final class RowBroadcast {
 
   /** {@code column [N, 1] · row [1, C]}: element (i, j) is {@code column_i * row_j}. */
   public static SDVariable outer(SameDiff sd, SDVariable column, SDVariable row) {
-    return sd.mmul(column, row);
+    return FrozenWeightMatmul.product(sd, column, row, false);
   }
 
   /** {@code column [N, 1]} repeated across {@code width} columns: {@code [N, width]}. */
   public static SDVariable acrossColumns(SameDiff sd, SDVariable column, long width, DataType type) {
-    return sd.mmul(column, sd.constant(Nd4j.ones(type, 1, width)));
+    return FrozenWeightMatmul.product(sd, column, sd.constant(Nd4j.ones(type, 1, width)), false);
   }
 }
