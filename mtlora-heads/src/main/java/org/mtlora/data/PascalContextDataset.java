@@ -89,10 +89,13 @@ public final class PascalContextDataset {
   /**
    * The reference's parts cache {@code ImageSets/Parts/<split>.txt}: a JSON object mapping each image id to the class
    * ids of its annotated objects. Written atomically on first use (from the MAT files), read afterwards; images whose
-   * list holds no person skip their MAT file.
+   * list holds no person skip their MAT file. A data set that cannot be written (read-only) gets its cache in {@link
+   * #fallbackCacheDir} instead.
    */
   private ImmutableMap<String, List<Integer>> partsCache(String split) throws IOException {
-    Path file = root.resolve("ImageSets").resolve("Parts").resolve(split + ".txt");
+    Path inRoot = root.resolve("ImageSets").resolve("Parts").resolve(split + ".txt");
+    Path fallback = fallbackCacheDir(root).resolve(split + ".txt");
+    Path file = Files.exists(inRoot) || !Files.exists(fallback) ? inRoot : fallback;
     com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
     ImmutableMap.Builder<String, List<Integer>> out = ImmutableMap.builder();
     if (Files.exists(file)) {
@@ -131,8 +134,29 @@ public final class PascalContextDataset {
       out.put(id, List.copyOf(classes));
     }
     byte[] bytes = json.writeValueAsBytes(root);
-    org.mtlora.core.io.AtomicFiles.write(file, ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
+    try {
+      org.mtlora.core.io.AtomicFiles.write(inRoot, ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
+    } catch (IOException readOnly) {
+      org.mtlora.core.io.AtomicFiles.write(fallback, ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
+    }
     return out.buildOrThrow();
+  }
+
+  /**
+   * Where the parts cache of a data set that cannot be written goes: {@code <cache>/parts/<16 hex digits of the
+   * SHA-256 of the root's absolute path>/}, with {@code <cache>} the system property {@code mtlora.cache} or else
+   * {@code ~/.cache/mtlora}.
+   */
+  static Path fallbackCacheDir(Path root) {
+    String base = System.getProperty("mtlora.cache",
+        Path.of(System.getProperty("user.home"), ".cache", "mtlora").toString());
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(root.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
+      return Path.of(base, "parts", java.util.HexFormat.of().formatHex(digest).substring(0, 16));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 unavailable", e);
+    }
   }
 
   public ImmutableList<String> ids() {
@@ -195,13 +219,13 @@ public final class PascalContextDataset {
     Path png = root.resolve("normals_distill").resolve(id + ".png");
     BufferedImage img = sized(image(png, "an RGB normals PNG"), png, h, w);
     Path mat = root.resolve("pascal-context").resolve("trainval").resolve(id + ".mat");
-    Matrix labels = matrix(mat, "LabelMap", h, w);
+    int[] labels = intMatrix(mat, "LabelMap", h, w);
     int n = h * w;
     float[] out = new float[3 * n];
     for (int y = 0; y < h; y++) {
       for (int x = 0; x < w; x++) {
         int i = y * w + x;
-        if (!normalsValid.test(labels.getInt(y, x))) {
+        if (!normalsValid.test(labels[i])) {
           continue; // zero vector: becomes 255 (ignored) after the transforms, as in the reference
         }
         int p = img.getRGB(x, y);
@@ -269,16 +293,24 @@ public final class PascalContextDataset {
     return map;
   }
 
-  private static Matrix matrix(Path mat, String name, int h, int w) throws IOException {
-    Mat5File f = readMat(mat);
-    Matrix m;
-    try {
-      m = f.getMatrix(name);
-    } catch (IllegalArgumentException | ClassCastException e) {
-      throw new IOException(mat + ": expected a numeric variable '" + name + "' (" + e.getMessage() + ")", e);
+  /** A numeric {@code h x w} variable of a MATLAB file, row-major; the file is closed before this returns. */
+  private static int[] intMatrix(Path mat, String name, int h, int w) throws IOException {
+    try (Mat5File f = readMat(mat)) {
+      Matrix m;
+      try {
+        m = f.getMatrix(name);
+      } catch (IllegalArgumentException | ClassCastException e) {
+        throw new IOException(mat + ": expected a numeric variable '" + name + "' (" + e.getMessage() + ")", e);
+      }
+      checkDims(mat, name, m.getNumRows(), m.getNumCols(), h, w);
+      int[] values = new int[h * w];
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          values[y * w + x] = m.getInt(y, x);
+        }
+      }
+      return values;
     }
-    checkDims(mat, name, m.getNumRows(), m.getNumCols(), h, w);
-    return m;
   }
 
   private static Mat5File readMat(Path mat) throws IOException {

@@ -88,6 +88,37 @@ class PascalDataTest {
     assertTrue(Files.exists(cache), "rebuilt");
   }
 
+  /** A data set that cannot take the cache (here: ImageSets/Parts is a file) gets it in the fallback folder. */
+  @Test
+  void partsCacheOfAnUnwritableDataSetGoesToTheCacheFolder() throws IOException {
+    Path copy = root.resolveSibling(root.getFileName() + "-readonly");
+    copy(root, copy);
+    if (Files.exists(copy.resolve("ImageSets/Parts"))) { // written by another test first, or not
+      try (var walk = Files.walk(copy.resolve("ImageSets/Parts"))) {
+        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    Files.writeString(copy.resolve("ImageSets/Parts"), "not a folder");
+    Path cacheRoot = copy.resolveSibling(copy.getFileName() + "-cache");
+    String before = System.getProperty("mtlora.cache");
+    System.setProperty("mtlora.cache", cacheRoot.toString());
+    try {
+      PascalContextDataset first = new PascalContextDataset(copy, "train");
+      Path cached = PascalContextDataset.fallbackCacheDir(copy).resolve("train.txt");
+      assertTrue(cached.startsWith(cacheRoot) && Files.exists(cached), cached.toString());
+      Files.writeString(cached, "{\"2026_000000\": [1]}"); // read from there next time
+      IOException e = assertThrows(IOException.class, () -> new PascalContextDataset(copy, "train"));
+      assertTrue(e.getMessage().contains(cached.toString()), e.getMessage());
+      assertEquals(5, first.size());
+    } finally {
+      if (before == null) {
+        System.clearProperty("mtlora.cache");
+      } else {
+        System.setProperty("mtlora.cache", before);
+      }
+    }
+  }
+
   @Test
   void batchesAreDeterministicAndShaped() {
     PascalBatches a = batches(7);

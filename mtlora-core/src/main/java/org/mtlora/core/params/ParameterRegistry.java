@@ -90,7 +90,7 @@ public final class ParameterRegistry {
     return trainable.get(spec(name).name());
   }
 
-  /** Names of the parameters (not buffers) matching {@code filter}, in declaration order. */
+  /** Names of the parameters and buffers matching {@code filter}, in declaration order. */
   public List<String> names(Predicate<ParamSpec> filter) {
     return specs.values().stream().filter(filter).map(ParamSpec::name).collect(ImmutableList.toImmutableList());
   }
