@@ -34,6 +34,13 @@ final class InfoCommand implements Callable<Integer> {
     row(out, "omp threads", String.valueOf(env.get("omp.threads")));
     String wait = System.getenv("OMP_WAIT_POLICY");
     row(out, "OMP_WAIT_POLICY", wait == null ? "(unset: OpenMP threads spin; PASSIVE is faster on few cores)" : wait);
+    StringBuilder malloc = new StringBuilder();
+    for (String k : new String[] {"MALLOC_MMAP_MAX_", "MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"}) {
+      if (System.getenv(k) != null) {
+        malloc.append(malloc.length() == 0 ? "" : " ").append(k).append('=').append(System.getenv(k));
+      }
+    }
+    row(out, "glibc malloc", malloc.length() == 0 ? "(defaults: fresh pages for large arrays)" : malloc.toString());
     row(out, "cpu cores", String.valueOf(Runtime.getRuntime().availableProcessors()));
     row(out, "default dtype", String.valueOf(Nd4j.dataType()));
     row(out, "javacpp platform", System.getProperty("org.bytedeco.javacpp.platform",
