@@ -4,7 +4,7 @@ import com.google.common.collect.ImmutableList;
 import java.util.List;
 import org.mtlora.core.nn.BatchNorm;
 import org.mtlora.core.nn.BilinearResize;
-import org.mtlora.core.nn.Conv1x1;
+import org.mtlora.core.nn.Linear;
 import org.mtlora.core.nn.GraphContext;
 import org.mtlora.core.params.Init;
 import org.mtlora.core.params.ParamSpec;
@@ -72,19 +72,26 @@ final class HrnetHead {
       up[i] = BilinearResize.nchw(ctx, maps.get(i), channels.get(i), resolutions.get(i), resolutions.get(i), r0, r0);
     }
     SDVariable x = sd.concat(1, up); // [B, sum c_i, r0, r0]
-    x = Conv1x1.apply(sd, x, concatChannels(), r0, r0, ctx.param(prefix + ".0.weight"), ctx.param(prefix + ".0.bias"));
+    // The two 1x1 convolutions, the batch norm and the ReLU run on channels-last pixel rows: one permute in and one
+    // out, instead of a permute pair around each convolution (the hidden layer is 1080 wide at full head resolution).
+    long cin = concatChannels();
+    SDVariable rows = sd.reshape(sd.permute(x, 0, 2, 3, 1), -1, cin); // [B*r0*r0, sum c_i]
+    rows = Linear.apply(sd, rows, sd.reshape(ctx.param(prefix + ".0.weight"), hidden, cin),
+        ctx.param(prefix + ".0.bias")); // [N, hidden]
     SDVariable g = ctx.param(prefix + ".1.weight");
     SDVariable b = ctx.param(prefix + ".1.bias");
     BatchNorm.TrainOutput stats = null;
     if (ctx.isTraining()) {
-      stats = BatchNorm.train(sd, x, 4, hidden, g, b, BatchNorm.DEFAULT_EPS);
-      x = stats.output();
+      stats = BatchNorm.train(sd, rows, 2, hidden, g, b, BatchNorm.DEFAULT_EPS);
+      rows = stats.output();
     } else {
-      x = BatchNorm.eval(sd, x, 4, hidden, ctx.param(prefix + ".1.running_mean"), ctx.param(prefix + ".1.running_var"),
-          g, b, BatchNorm.DEFAULT_EPS);
+      rows = BatchNorm.eval(sd, rows, 2, hidden, ctx.param(prefix + ".1.running_mean"),
+          ctx.param(prefix + ".1.running_var"), g, b, BatchNorm.DEFAULT_EPS);
     }
-    x = sd.nn.relu(x, 0);
-    x = Conv1x1.apply(sd, x, hidden, r0, r0, ctx.param(prefix + ".3.weight"), ctx.param(prefix + ".3.bias"));
+    rows = sd.nn.relu(rows, 0);
+    rows = Linear.apply(sd, rows, sd.reshape(ctx.param(prefix + ".3.weight"), outChannels, hidden),
+        ctx.param(prefix + ".3.bias")); // [N, K]
+    x = sd.permute(sd.reshape(rows, -1, r0, r0, outChannels), 0, 3, 1, 2); // [B, K, r0, r0]
     return new Output(x, stats);
   }
 }
