@@ -49,7 +49,7 @@ final class BackboneBenchCommand implements Callable<Integer> {
   @Option(names = "--task-rank", defaultValue = "4", description = "task-specific rank (default ${DEFAULT-VALUE})")
   int taskRank;
 
-  @Option(names = "--tasks", split = ",", defaultValue = "semseg,human_parts,sal,normals",
+  @Option(names = "--tasks", split = ",", defaultValue = "semseg,normals,sal,human_parts",
       description = "task names (default ${DEFAULT-VALUE})")
   List<String> tasks;
 

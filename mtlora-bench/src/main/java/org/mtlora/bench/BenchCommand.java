@@ -63,7 +63,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--task-rank", defaultValue = "4", description = "task-specific rank (default ${DEFAULT-VALUE})")
   int taskRank;
 
-  @Option(names = "--tasks", split = ",", defaultValue = "semseg,human_parts,sal,normals",
+  @Option(names = "--tasks", split = ",", defaultValue = "semseg,normals,sal,human_parts",
       description = "tasks (default ${DEFAULT-VALUE})")
   List<String> tasks;
 
@@ -73,8 +73,8 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--mode", defaultValue = "train", description = "train (full step) or eval (forward)")
   String mode;
 
-  @Option(names = "--activation-checkpointing", defaultValue = "none",
-      description = "train mode: none, stage or block (default ${DEFAULT-VALUE})")
+  @Option(names = "--activation-checkpointing", defaultValue = "block",
+      description = "train mode: none, stage or block (default ${DEFAULT-VALUE}, as train)")
   String checkpointing;
 
   @Option(names = "--profile", description = "write SameDiff's per-op trace of the timed iterations to this file "

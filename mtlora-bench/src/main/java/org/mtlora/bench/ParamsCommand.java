@@ -33,7 +33,7 @@ final class ParamsCommand implements Callable<Integer> {
   @Option(names = "--img-size", defaultValue = "448", description = "input side in pixels (default ${DEFAULT-VALUE})")
   int imgSize;
 
-  @Option(names = "--tasks", split = ",", defaultValue = "semseg,human_parts,sal,normals",
+  @Option(names = "--tasks", split = ",", defaultValue = "semseg,normals,sal,human_parts",
       description = "tasks, comma-separated (default ${DEFAULT-VALUE})")
   List<String> tasks;
 

@@ -40,6 +40,20 @@ class MtloraCommandTest {
     }
   }
 
+  /** Every command builds the same model from the same flags: one task order, one checkpointing default. */
+  @Test
+  void commandsShareTheirModelDefaults() {
+    CommandLine cl = MtloraCommand.commandLine();
+    java.util.Set<String> taskDefaults = new java.util.TreeSet<>();
+    for (String c : new String[] {"train", "eval", "params", "bench", "bench-backbone"}) {
+      taskDefaults.add(cl.getSubcommands().get(c).getCommandSpec().findOption("--tasks").defaultValue());
+    }
+    assertEquals(java.util.Set.of("semseg,normals,sal,human_parts"), taskDefaults);
+    assertEquals(cl.getSubcommands().get("train").getCommandSpec().findOption("--activation-checkpointing")
+        .defaultValue(), cl.getSubcommands().get("bench").getCommandSpec().findOption("--activation-checkpointing")
+        .defaultValue());
+  }
+
   @Test
   void infoReportsBackendBlasThreadsAndMemoryLimits() {
     Result r = run("info");
