@@ -170,7 +170,7 @@ final class DemoCommand implements Callable<Integer> {
         .build();
     try (PrefetchingBatchSource prefetch = new PrefetchingBatchSource(trainBatches, 2, 1)) {
       new Trainer(tc, List.of(new ConsoleProgress("fine-tune"), new CsvLog(folder.log()),
-          new LossPlot(folder.dir().resolve("loss.png")))).fit(g, prefetch, from);
+          LossPlot.fromLog(folder.dir().resolve("loss.png"), folder.log()))).fit(g, prefetch, from);
     }
     Map<String, Double> after = Evaluator.evaluate(model, params, valBatches, valBatches.evaluationBatches(),
         DeltaM.PAPER_BASELINES);

@@ -136,7 +136,7 @@ final class TrainCommand implements Callable<Integer> {
     out.flush();
     try (PrefetchingBatchSource prefetch = new PrefetchingBatchSource(batches, 2, 1)) {
       new Trainer(tc, List.of(new ConsoleProgress("train"), new CsvLog(folder.log()),
-          new LossPlot(folder.dir().resolve("loss.png")))).fit(g, prefetch, from);
+          LossPlot.fromLog(folder.dir().resolve("loss.png"), folder.log()))).fit(g, prefetch, from);
     }
     AdapterFiles.save(folder.dir().resolve("adapters.safetensors"), params, config.toJson());
     PascalBatches valBatches = new PascalBatches(val, config.swin().imgSize(), opts.batch, opts.seed, false);
