@@ -160,7 +160,7 @@ class BadInputTest {
     c.add(fails("adapters of another policy", () -> eval("--policy", "decoders-only"), adapters().toString(),
         "do not match this model's trainable parameters", "another --policy"));
     c.add(fails("adapters of another rank", () -> eval("--shared-rank", "8"), adapters().toString(),
-        "has shape [", "the model expects [8, "));
+        "has shape [", "this model expects [8, "));
     c.add(fails("truncated adapters", () -> eval("--adapters", truncated(adapters(), "a-trunc").toString()),
         "a-trunc.safetensors: "));
     c.add(fails("NaN in adapters", () -> eval("--adapters", rewritten(adapters(), "a-nan",
@@ -265,16 +265,7 @@ class BadInputTest {
   private static String[] resumeFromEarlier() {
     Path dir = scratch("earlier").resolve("run");
     try {
-      try (Stream<Path> walk = Files.walk(run)) {
-        for (Path p : (Iterable<Path>) walk::iterator) {
-          Path t = dir.resolve(run.relativize(p).toString());
-          if (Files.isDirectory(p)) {
-            Files.createDirectories(t);
-          } else if (!p.getFileName().toString().equals(RunFolder.LOCK)) {
-            Files.copy(p, t);
-          }
-        }
-      }
+      copyTree(run, dir);
       Files.delete(dir.resolve("checkpoints/checkpoint-00000002.safetensors"));
       Files.delete(dir.resolve("adapters.safetensors"));
       Files.writeString(dir.resolve("checkpoints/.checkpoint-00000002.safetensors.123.tmp"), "partial");
@@ -337,11 +328,7 @@ class BadInputTest {
 
   /** {@code train} on the shared data and weights (Swin-T 224, batch 2, 1 epoch) with some options replaced. */
   static String[] train(String... overrides) {
-    Map<String, String> o = new LinkedHashMap<>();
-    o.put("--pascal", data.toString());
-    o.put("--backbone-weights", weights.toString());
-    o.put("--img-size", "224");
-    o.put("--batch", "2");
+    Map<String, String> o = modelOptions();
     o.put("--epochs", "1");
     o.put("--warmup-epochs", "0");
     o.put("--run-dir", base.resolve("fresh").resolve(String.valueOf(FRESH.incrementAndGet())).toString());
@@ -350,13 +337,33 @@ class BadInputTest {
 
   /** {@code eval} of the completed run's adapters, with some options replaced. */
   static String[] eval(String... overrides) {
+    Map<String, String> o = modelOptions();
+    o.put("--adapters", adapters().toString());
+    return command("eval", o, overrides);
+  }
+
+  /** The data, weights and size every train and eval row starts from. */
+  private static Map<String, String> modelOptions() {
     Map<String, String> o = new LinkedHashMap<>();
     o.put("--pascal", data.toString());
     o.put("--backbone-weights", weights.toString());
     o.put("--img-size", "224");
     o.put("--batch", "2");
-    o.put("--adapters", adapters().toString());
-    return command("eval", o, overrides);
+    return o;
+  }
+
+  /** Copies the folder tree {@code from} to {@code to}, without run-folder lock files. */
+  static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> walk = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        Path t = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(t);
+        } else if (!p.getFileName().toString().equals(RunFolder.LOCK)) {
+          Files.copy(p, t);
+        }
+      }
+    }
   }
 
   private static String[] command(String name, Map<String, String> options, String... overrides) {
@@ -427,16 +434,7 @@ class BadInputTest {
   static Path damagedData(String name, String folder, String extension, double fraction) {
     try {
       Path root = scratch(name).resolve("data");
-      try (Stream<Path> walk = Files.walk(data)) {
-        for (Path p : (Iterable<Path>) walk::iterator) {
-          Path t = root.resolve(data.relativize(p).toString());
-          if (Files.isDirectory(p)) {
-            Files.createDirectories(t);
-          } else {
-            Files.copy(p, t);
-          }
-        }
-      }
+      copyTree(data, root);
       String id = Files.readAllLines(root.resolve("ImageSets/Context/val.txt")).get(0).trim();
       Path f = root.resolve(folder).resolve(id + extension);
       byte[] bytes = Files.readAllBytes(f);

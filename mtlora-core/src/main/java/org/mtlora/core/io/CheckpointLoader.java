@@ -72,8 +72,7 @@ public final class CheckpointLoader {
           if (!Arrays.equals(want, info.shapeArray())) {
             mismatched.add(target + ": checkpoint shape " + Arrays.toString(info.shapeArray()) + key
                 + " does not match model shape " + Arrays.toString(want));
-          } else if (!(registry.spec(target).isCounter() ? info.dtype() != DType.BOOL
-              : TensorChecks.isFloating(info.dtype()))) {
+          } else if (!TensorChecks.typeFits(registry.spec(target), info.dtype())) {
             mismatched.add(target + ": stored as " + info.dtype() + key + ", expected a floating-point type "
                 + "(F32, F64, F16 or BF16)");
           } else if (!provided.add(target)) {

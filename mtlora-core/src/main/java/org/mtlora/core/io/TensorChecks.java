@@ -1,11 +1,14 @@
 package org.mtlora.core.io;
 
 import java.nio.file.Path;
+import java.util.Arrays;
+import org.mtlora.core.params.ParamSpec;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Checks on tensors read from files, with messages that name the file, the tensor and what was expected: a float
- * parameter must be stored in a floating-point type and hold only finite values.
+ * Checks on tensors read from files, with messages that name the file, the tensor and what was expected: a tensor
+ * must have its parameter's shape, a float parameter must be stored in a floating-point type, and every value must be
+ * finite.
  */
 public final class TensorChecks {
   private TensorChecks() {}
@@ -15,18 +18,23 @@ public final class TensorChecks {
     return d == DType.F32 || d == DType.F64 || d == DType.F16 || d == DType.BF16;
   }
 
-  /** Fails unless the tensor is stored as F32, F64, F16 or BF16. */
-  public static void requireFloating(Path file, TensorInfo info) {
-    if (!isFloating(info.dtype())) {
-      throw new IllegalArgumentException(file + ": tensor " + info.name() + " is stored as " + info.dtype()
-          + ", expected a floating-point type (F32, F64, F16 or BF16)");
-    }
+  /**
+   * Whether a tensor stored as {@code d} can fill {@code spec}: a floating-point type for a float parameter or buffer,
+   * any number for a counter ({@link ParamSpec#isCounter}).
+   */
+  public static boolean typeFits(ParamSpec spec, DType d) {
+    return spec.isCounter() ? d != DType.BOOL : isFloating(d);
   }
 
-  /** Fails unless the tensor is stored as a floating-point or integer type (for counters such as batch counts). */
-  public static void requireNumeric(Path file, TensorInfo info) {
-    if (info.dtype() == DType.BOOL) {
-      throw new IllegalArgumentException(file + ": tensor " + info.name() + " is stored as BOOL, expected a number");
+  /** Fails unless the stored tensor has {@code spec}'s shape and a type that fits it ({@link #typeFits}). */
+  public static void requireFits(Path file, TensorInfo info, ParamSpec spec) {
+    if (!Arrays.equals(spec.shape(), info.shapeArray())) {
+      throw new IllegalArgumentException(file + ": tensor " + info.name() + " has shape " + info.shape()
+          + ", this model expects " + Arrays.toString(spec.shape()) + " (another rank or model size?)");
+    }
+    if (!typeFits(spec, info.dtype())) {
+      throw new IllegalArgumentException(file + ": tensor " + info.name() + " is stored as " + info.dtype()
+          + ", expected " + (spec.isCounter() ? "a number" : "a floating-point type (F32, F64, F16 or BF16)"));
     }
   }
 

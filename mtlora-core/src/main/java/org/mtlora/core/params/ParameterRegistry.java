@@ -71,6 +71,17 @@ public final class ParameterRegistry {
     values.put(name, value);
   }
 
+  /**
+   * Copies {@code value} into the registry's array of {@code name} (converting its type), so that graphs holding that
+   * array see it; its shape must equal the declared shape.
+   */
+  public void assign(String name, INDArray value) {
+    INDArray target = get(name);
+    Preconditions.checkArgument(Arrays.equals(target.shape(), value.shape()), "%s: expected shape %s, found %s", name,
+        Arrays.toString(target.shape()), Arrays.toString(value.shape()));
+    target.assign(value.dataType() == target.dataType() ? value : value.castTo(target.dataType()));
+  }
+
   /** The current value (the registry's own array). */
   public INDArray get(String name) {
     INDArray v = values.get(spec(name).name());

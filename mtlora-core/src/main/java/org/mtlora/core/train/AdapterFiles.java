@@ -3,7 +3,6 @@ package org.mtlora.core.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.google.common.base.Preconditions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,7 +15,6 @@ import org.mtlora.core.io.AtomicFiles;
 import org.mtlora.core.io.SafeTensorsReader;
 import org.mtlora.core.io.SafeTensorsWriter;
 import org.mtlora.core.io.TensorChecks;
-import org.mtlora.core.io.TensorInfo;
 import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -109,15 +107,7 @@ public final class AdapterFiles {
             + FileHeaders.setDifference(theirs, ours));
       }
       for (String name : ours) {
-        TensorInfo info = r.info(name);
-        Preconditions.checkArgument(java.util.Arrays.equals(info.shapeArray(), params.spec(name).shape()),
-            "%s: %s has shape %s, the model expects %s", file, name, info.shape(),
-            java.util.Arrays.toString(params.spec(name).shape()));
-        if (params.spec(name).isCounter()) {
-          TensorChecks.requireNumeric(file, info);
-        } else {
-          TensorChecks.requireFloating(file, info);
-        }
+        TensorChecks.requireFits(file, r.info(name), params.spec(name));
       }
       FileHeaders.verifyFrozen(file, r.metadata(), "adapter file", params);
       Map<String, INDArray> values = new LinkedHashMap<>();
@@ -126,10 +116,7 @@ public final class AdapterFiles {
         TensorChecks.requireFinite(file, name, v);
         values.put(name, v);
       }
-      values.forEach((name, v) -> {
-        INDArray target = params.get(name);
-        target.assign(v.dataType() == target.dataType() ? v : v.castTo(target.dataType()));
-      });
+      values.forEach(params::assign);
     }
   }
 }

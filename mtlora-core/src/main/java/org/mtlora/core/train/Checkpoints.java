@@ -12,12 +12,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.Arrays;
 import org.mtlora.core.io.JsonDifference;
 import org.mtlora.core.io.SafeTensorsReader;
 import org.mtlora.core.io.SafeTensorsWriter;
 import org.mtlora.core.io.TensorChecks;
-import org.mtlora.core.io.TensorInfo;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -126,19 +124,7 @@ public final class Checkpoints {
           + "parameters, buffers and optimiser moments (another --policy, --tasks or rank?): "
           + FileHeaders.setDifference(theirs, expected.keySet()));
     }
-    for (Map.Entry<String, ParamSpec> e : expected.entrySet()) {
-      TensorInfo info = r.info(e.getKey());
-      long[] want = e.getValue().shape();
-      if (!Arrays.equals(want, info.shapeArray())) {
-        throw new IllegalArgumentException(file + ": tensor " + e.getKey() + " has shape " + info.shape()
-            + ", this model expects " + Arrays.toString(want) + " (another rank or model size?)");
-      }
-      if (e.getValue().isCounter()) {
-        TensorChecks.requireNumeric(file, info);
-      } else {
-        TensorChecks.requireFloating(file, info);
-      }
-    }
+    expected.forEach((key, spec) -> TensorChecks.requireFits(file, r.info(key), spec));
     FileHeaders.verifyFrozen(file, meta, "checkpoint", params);
     return new State(number(file, meta, "step"), number(file, meta, "seed"), number(file, meta, "optimizer_step"),
         meta.get("frozen_sha256"), stored);
@@ -188,9 +174,9 @@ public final class Checkpoints {
       Map<String, INDArray> v = new LinkedHashMap<>();
       for (ParamSpec s : params.specs()) {
         if (s.isBuffer()) {
-          assign(params.get(s.name()), values.get("buffer/" + s.name()));
+          params.assign(s.name(), values.get("buffer/" + s.name()));
         } else if (params.isTrainable(s.name())) {
-          assign(params.get(s.name()), values.get("param/" + s.name()));
+          params.assign(s.name(), values.get("param/" + s.name()));
           m.put(s.name(), values.get("adam.m/" + s.name()));
           v.put(s.name(), values.get("adam.v/" + s.name()));
         }
@@ -198,10 +184,6 @@ public final class Checkpoints {
       optimizer.restore(state.optimizerStep(), m, v);
       return state;
     }
-  }
-
-  private static void assign(INDArray target, INDArray value) {
-    target.assign(value.dataType() == target.dataType() ? value : value.castTo(target.dataType()));
   }
 
   /**

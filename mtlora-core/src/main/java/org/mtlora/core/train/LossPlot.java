@@ -43,6 +43,9 @@ public final class LossPlot implements TrainingListener {
 
   @Override
   public void onStep(StepResult r) {
+    if (log != null) {
+      return; // drawn from the log when the run ends
+    }
     steps.add((double) r.step());
     series.computeIfAbsent("total", k -> new ArrayList<>()).add(r.totalLoss());
     r.taskLosses().forEach((t, v) -> series.computeIfAbsent(t, k -> new ArrayList<>()).add(v));
