@@ -8,7 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.mtlora.core.adapter.MtLoraConfig;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.swin.SwinBackbone;
@@ -101,7 +101,7 @@ final class BackboneBenchCommand implements Callable<Integer> {
     loss = sd.identity("loss", loss);
     sd.setLossVariables(loss);
     if (mode.equals("train")) {
-      org.mtlora.core.nn.Gradients.prepare(sd);
+      org.mtlora.core.graph.Gradients.prepare(sd);
     }
     double buildS = (System.nanoTime() - t0) / 1e9;
 
@@ -117,7 +117,7 @@ final class BackboneBenchCommand implements Callable<Integer> {
       } else {
         sd.output(ph, "loss");
       }
-      org.mtlora.core.nn.SessionMemory.release(sd);
+      org.mtlora.core.graph.SessionMemory.release(sd);
       double dt = (System.nanoTime() - s) / 1e9;
       out.printf(Locale.ROOT, "%s %d: %.2f s (rss %d MiB, peak %d MiB)%n", i < warmup ? "warmup" : "iter",
           i < warmup ? i : i - warmup, dt, ProcessMemory.rssMib(), ProcessMemory.peakRssMib());

@@ -11,8 +11,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.mtlora.core.adapter.MtLoraConfig;
-import org.mtlora.core.nn.GraphContext;
-import org.mtlora.core.nn.SessionMemory;
+import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.graph.SessionMemory;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.train.LrSchedule;
@@ -46,26 +46,7 @@ import picocli.CommandLine.Option;
     description = "Time the multi-task model: evaluation forward or training step, with peak RSS; ends with a JSON line.")
 final class BenchCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
-  @Option(names = "--backbone", defaultValue = "tiny", description = "tiny, small or base (default ${DEFAULT-VALUE})")
-  String backbone;
-
-  @Option(names = "--img-size", defaultValue = "448", description = "input side in pixels (default ${DEFAULT-VALUE})")
-  int imgSize;
-
-  @Option(names = "--policy", defaultValue = "mtlora",
-      description = "mtlora, mtlora-plus, full or decoders-only (default ${DEFAULT-VALUE})")
-  String policy;
-
-  @Option(names = "--shared-rank", defaultValue = "16", description = "task-agnostic rank (default ${DEFAULT-VALUE})")
-  int sharedRank;
-
-  @Option(names = "--task-rank", defaultValue = "4", description = "task-specific rank (default ${DEFAULT-VALUE})")
-  int taskRank;
-
-  @Option(names = "--tasks", split = ",", defaultValue = "semseg,normals,sal,human_parts",
-      description = "tasks (default ${DEFAULT-VALUE})")
-  List<String> tasks;
+  @CommandLine.Mixin ModelOptions options;
 
   @Option(names = "--batch", defaultValue = "2", description = "batch size (default ${DEFAULT-VALUE})")
   int batch;
@@ -90,18 +71,16 @@ final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    OptionChecks.benchmark(sharedRank, taskRank, imgSize, batch, iters, warmup);
+    options.validate();
+    OptionChecks.benchmark(options.sharedRank, options.taskRank, options.imgSize, batch, iters, warmup);
     if (!mode.equals("train") && !mode.equals("eval")) {
       throw new IllegalArgumentException("--mode must be train or eval, found '" + mode + "'");
     }
-    FreezePolicy freeze = FreezePolicy.named(policy);
     ActivationCheckpointing recompute = ActivationCheckpointing.named(checkpointing);
-    SwinConfig swin = SwinConfig.preset(backbone, imgSize);
-    MtLoraConfig lora = Policies.lora(freeze, tasks, swin.numStages(), sharedRank, taskRank);
-    MultiTaskModel model = new MultiTaskModel(MultiTaskConfig.pascal(swin, lora));
-    ParameterRegistry params = model.newRegistry(freeze, 0);
-    out.printf(Locale.ROOT, "bench %s: Swin-%s %d, policy %s, batch %d, %,d trainable of %,d parameters%n", mode,
-        backbone, imgSize, policy, batch, params.report().trainableParameters(), params.report().totalParameters());
+    MultiTaskModel model = new MultiTaskModel(options.config());
+    ParameterRegistry params = model.newRegistry(0);
+    out.printf(Locale.ROOT, "bench %s: %s, batch %d, %,d trainable of %,d parameters%n", mode, options.describe(),
+        batch, params.report().trainableParameters(), params.report().totalParameters());
     out.flush();
     Map<String, INDArray> data = randomBatch(model, batch, 0);
     boolean train = mode.equals("train");
@@ -131,7 +110,8 @@ final class BenchCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "{\"bench\":\"model\",\"mode\":\"%s\",\"backbone\":\"%s\",\"img_size\":%d,\"policy\":\"%s\",\"checkpointing\":\"%s\","
             + "\"shared_rank\":%d,\"task_rank\":%d,\"tasks\":%d,\"batch\":%d,\"median_s\":%.4f,\"min_s\":%.4f,"
             + "\"max_s\":%.4f,\"peak_rss_mb\":%d,\"backend\":\"%s\",\"threads\":%d,\"blas_threads\":%d}%n",
-        mode, backbone, imgSize, policy, train ? recompute.label() : "none", sharedRank, taskRank, tasks.size(), batch,
+        mode, options.backbone, options.imgSize, options.method().label(), train ? recompute.label() : "none",
+        options.sharedRank, options.taskRank, options.tasks.size(), batch,
         sorted.length == 0 ? Double.NaN : sorted[sorted.length / 2], sorted.length == 0 ? Double.NaN : sorted[0],
         sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1], ProcessMemory.peakRssMib(),
         Nd4j.getBackend().getClass().getSimpleName(), Nd4j.getEnvironment().maxThreads(),
@@ -165,7 +145,7 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  /** Random images and valid random targets (classes, 0/1 saliency, unit normals), from a seed. */
+  /** Random images and each task's valid random target, from a seed. */
   static Map<String, INDArray> randomBatch(MultiTaskModel model, int batch, long seed) {
     SplittableRandom r = new SplittableRandom(seed);
     int s = model.config().swin().imgSize();
@@ -176,27 +156,7 @@ final class BenchCommand implements Callable<Integer> {
     }
     b.put(MultiTaskModel.INPUT, Nd4j.createFromArray(img).reshape(batch, 3, s, s));
     for (Task t : model.config().tasks()) {
-      int c = t.targetChannels();
-      float[] v = new float[batch * c * s * s];
-      int plane = s * s;
-      for (int n = 0; n < batch; n++) {
-        for (int p = 0; p < plane; p++) {
-          if (t.name().equals("normals")) {
-            double x = r.nextDouble() - 0.5;
-            double y = r.nextDouble() - 0.5;
-            double z = r.nextDouble() + 0.1;
-            double len = Math.sqrt(x * x + y * y + z * z);
-            v[(n * 3) * plane + p] = (float) (x / len);
-            v[(n * 3 + 1) * plane + p] = (float) (y / len);
-            v[(n * 3 + 2) * plane + p] = (float) (z / len);
-          } else if (t.name().equals("sal")) {
-            v[n * plane + p] = r.nextBoolean() ? 1 : 0;
-          } else {
-            v[n * plane + p] = r.nextInt(t.outputChannels());
-          }
-        }
-      }
-      b.put("target/" + t.name(), Nd4j.createFromArray(v).reshape(batch, c, s, s));
+      b.put(t.targetName(), t.randomTarget(batch, s, r));
     }
     return b;
   }

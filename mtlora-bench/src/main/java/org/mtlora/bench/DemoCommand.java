@@ -5,19 +5,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.mtlora.core.adapter.MtLoraConfig;
+import org.mtlora.core.adapter.AdapterConfig;
 import org.mtlora.core.io.AtomicFiles;
 import org.mtlora.core.io.LoadReport;
-import org.mtlora.core.io.SafeTensorsWriter;
-import org.mtlora.core.params.FreezePolicy;
-import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
-import org.mtlora.core.train.AdapterFiles;
 import org.mtlora.core.train.Checkpoints;
 import org.mtlora.core.train.ConsoleProgress;
 import org.mtlora.core.train.CsvLog;
@@ -34,13 +29,12 @@ import org.mtlora.data.SyntheticPascal;
 import org.mtlora.heads.Evaluator;
 import org.mtlora.heads.MultiTaskConfig;
 import org.mtlora.heads.ActivationCheckpointing;
+import org.mtlora.heads.AdapterFolder;
 import org.mtlora.heads.MultiTaskModel;
 import org.mtlora.metrics.DeltaM;
-import org.mtlora.swin.SwinBackbone;
 import org.mtlora.swin.SwinCheckpoints;
 import org.mtlora.swin.SwinConfig;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -106,7 +100,7 @@ final class DemoCommand implements Callable<Integer> {
     if (Files.isRegularFile(data)) {
       throw new IllegalArgumentException("--data " + data + " is a file; expected a data set folder");
     }
-    MultiTaskConfig config = MultiTaskConfig.pascal(backbone(), MtLoraConfig.mtlora(TASKS, 2, 8, 4));
+    MultiTaskConfig config = MultiTaskConfig.pascal(backbone(), AdapterConfig.mtlora(8, 4), TASKS);
     try (RunFolder folder = RunFolder.open(runDir, runDescription(config),
         resume == null ? RunFolder.Existing.REPLACE : RunFolder.Existing.RESUME)) {
       return run(out, config, folder, every);
@@ -116,7 +110,7 @@ final class DemoCommand implements Callable<Integer> {
   private String runDescription(MultiTaskConfig config) throws java.io.IOException {
     ObjectMapper json = new ObjectMapper();
     ObjectNode run = json.createObjectNode();
-    run.set("model", json.readTree(config.toJson()));
+    run.set("model", config.toJson());
     run.put("seed", seed);
     run.put("steps", steps);
     run.put("pretrain_steps", pretrainSteps);
@@ -149,7 +143,7 @@ final class DemoCommand implements Callable<Integer> {
 
     // 2. MTLoRA model on the frozen pretrained backbone.
     MultiTaskModel model = new MultiTaskModel(config);
-    ParameterRegistry params = model.newRegistry(FreezePolicy.MTLORA, seed + 1);
+    ParameterRegistry params = model.newRegistry(seed + 1);
     LoadReport report = SwinCheckpoints.loadPretrained(pretrained, params, true);
     out.printf("%n[2/3] MTLoRA on the frozen backbone: %s%n%s", report.describe(), params.report().format());
     Map<String, Double> before = Evaluator.evaluate(model, params, valBatches, valBatches.evaluationBatches(),
@@ -157,7 +151,7 @@ final class DemoCommand implements Callable<Integer> {
 
     // 3. Fine-tune adapters and decoders.
     if (from != null) {
-      long at = Checkpoints.validate(from, params, config.toJson()).step();
+      long at = Checkpoints.validate(from, params, config.toJsonString()).step();
       out.printf(Locale.ROOT, "%n[3/3] fine-tuning (%d steps), resuming from %s (step %d)%n", steps, from, at);
     } else {
       out.printf("%n[3/3] fine-tuning (%d steps)%s%n", steps, resume == null ? ""
@@ -166,7 +160,7 @@ final class DemoCommand implements Callable<Integer> {
     out.flush();
     SegmentChain g = model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.NONE);
     TrainerConfig tc = TrainerConfig.builder(new LrSchedule(3e-3, 1e-4, 1e-4, steps / 10, steps)).seed(seed)
-        .checkpoints(folder.checkpoints(), every, 2).modelDescription(config.toJson())
+        .checkpoints(folder.checkpoints(), every, 2).modelDescription(config.toJsonString())
         .build();
     try (PrefetchingBatchSource prefetch = new PrefetchingBatchSource(trainBatches, 2, 1)) {
       new Trainer(tc, List.of(new ConsoleProgress("fine-tune"), new CsvLog(folder.log()),
@@ -174,7 +168,9 @@ final class DemoCommand implements Callable<Integer> {
     }
     Map<String, Double> after = Evaluator.evaluate(model, params, valBatches, valBatches.evaluationBatches(),
         DeltaM.PAPER_BASELINES);
-    long adapterBytes = AdapterFiles.save(folder.dir().resolve("adapters.safetensors"), params, config.toJson());
+    Path adapters = folder.dir().resolve("adapters");
+    AdapterFolder.save(adapters, config, params);
+    long adapterBytes = Files.size(adapters.resolve(AdapterFolder.MODEL));
 
     out.printf("%n%-22s %10s %10s%n", "metric (val)", "before", "after");
     for (String k : after.keySet()) {
@@ -183,7 +179,7 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     writeMetrics(before, after, adapterBytes, (System.nanoTime() - t0) / 1e9);
-    out.printf(Locale.ROOT, "%nrun folder %s: log.csv, loss.png, adapters.safetensors (%,d bytes), metrics.json, "
+    out.printf(Locale.ROOT, "%nrun folder %s: log.csv, loss.png, adapters/ (%,d bytes of tensors), metrics.json, "
         + "checkpoints/, pretrained-backbone.safetensors; %.0f s in all%n", runDir, adapterBytes,
         (System.nanoTime() - t0) / 1e9);
     out.flush();
@@ -192,21 +188,15 @@ final class DemoCommand implements Callable<Integer> {
 
   /** Trains the plain backbone with decoders and writes its backbone under official Swin names. */
   private void pretrain(PrintWriter out, SwinConfig swin, Path file, PascalBatches trainBatches) throws Exception {
-    MultiTaskModel plain = new MultiTaskModel(MultiTaskConfig.pascal(swin, MtLoraConfig.disabled(TASKS, 2)));
-    ParameterRegistry plainParams = plain.newRegistry(FreezePolicy.FULL_FINETUNE, seed);
+    MultiTaskModel plain = new MultiTaskModel(MultiTaskConfig.pascal(swin, AdapterConfig.fullFineTuning(), TASKS));
+    ParameterRegistry plainParams = plain.newRegistry(seed);
     out.printf("%n[1/3] pre-training the backbone (%d steps, all %,d parameters)%n", pretrainSteps,
         plainParams.report().trainableParameters());
     out.flush();
     SegmentChain pg = plain.trainingGraph(plainParams, DataType.FLOAT, ActivationCheckpointing.NONE);
     new Trainer(TrainerConfig.builder(new LrSchedule(2e-3, 1e-4, 1e-4, pretrainSteps / 10, pretrainSteps))
         .seed(seed).build(), List.of(new ConsoleProgress("pre-train"))).fit(pg, trainBatches, null);
-    Map<String, INDArray> official = new LinkedHashMap<>();
-    for (ParamSpec s : plainParams.specs()) {
-      if (s.name().startsWith(SwinBackbone.PREFIX + ".")) {
-        official.put(s.name().substring(SwinBackbone.PREFIX.length() + 1), plainParams.get(s.name()));
-      }
-    }
-    SafeTensorsWriter.write(file, official);
+    SwinCheckpoints.savePretrained(file, plainParams);
   }
 
   private void writeMetrics(Map<String, Double> before, Map<String, Double> after, long adapterBytes, double seconds)

@@ -18,7 +18,7 @@ import org.mtlora.core.io.CheckpointLoader;
 import org.mtlora.core.io.LoadReport;
 import org.mtlora.core.io.Npy;
 import org.mtlora.core.io.SafeTensorsReader;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.heads.MultiTaskConfig;
@@ -98,7 +98,7 @@ final class FixtureParity {
     MultiTaskConfig cfg = MultiTaskConfig.read(require("config.json"));
     MultiTaskModel model = new MultiTaskModel(cfg);
     FreezePolicy policy = !cfg.lora().enabled() ? FreezePolicy.FULL_FINETUNE
-        : cfg.lora().downsamplerEnabled() ? FreezePolicy.MTLORA_PLUS : FreezePolicy.MTLORA;
+        : cfg.lora().reductionAdapterEnabled() ? FreezePolicy.MTLORA_PLUS : FreezePolicy.MTLORA;
     ParameterRegistry reg = model.newRegistry(policy, 0);
     LoadReport load = CheckpointLoader.load(require("weights.safetensors"), reg, SwinCheckpoints.KEY_MAPPER,
         s -> true, true);
@@ -232,7 +232,7 @@ final class FixtureParity {
       checkSameSet("trainable parameters differ from grads.safetensors", ours, theirs);
       List<String> wanted = new ArrayList<>(ours);
       wanted.retainAll(theirs);
-      org.mtlora.core.nn.Gradients.prepare(g.sd());
+      org.mtlora.core.graph.Gradients.prepare(g.sd());
       Map<String, INDArray> grads = g.sd().calculateGradients(ph, wanted);
       for (String name : wanted) {
         INDArray ref = r.read(name);

@@ -10,7 +10,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.mtlora.core.io.AtomicFiles;
 import org.mtlora.core.params.ParameterRegistry;
-import org.mtlora.core.train.AdapterFiles;
 import org.mtlora.core.train.Checkpoints;
 import org.mtlora.core.train.ConsoleProgress;
 import org.mtlora.core.train.CsvLog;
@@ -26,6 +25,7 @@ import org.mtlora.data.PascalContextDataset;
 import org.mtlora.heads.Evaluator;
 import org.mtlora.heads.MultiTaskConfig;
 import org.mtlora.heads.ActivationCheckpointing;
+import org.mtlora.heads.AdapterFolder;
 import org.mtlora.heads.MultiTaskModel;
 import org.mtlora.metrics.DeltaM;
 import org.mtlora.swin.SwinCheckpoints;
@@ -95,8 +95,7 @@ final class TrainCommand implements Callable<Integer> {
   private String runDescription(MultiTaskConfig config) throws java.io.IOException {
     ObjectMapper json = new ObjectMapper();
     ObjectNode run = json.createObjectNode();
-    run.set("model", json.readTree(config.toJson()));
-    run.put("policy", opts.policy);
+    run.set("model", config.toJson());
     run.put("seed", opts.seed);
     run.put("batch", opts.batch);
     run.put("epochs", epochs);
@@ -110,12 +109,12 @@ final class TrainCommand implements Callable<Integer> {
     PascalContextDataset train = new PascalContextDataset(opts.pascal, "train", opts.normalsValidClasses());
     PascalContextDataset val = new PascalContextDataset(opts.pascal, "val", opts.normalsValidClasses());
     MultiTaskModel model = new MultiTaskModel(config);
-    ParameterRegistry params = model.newRegistry(opts.freezePolicy(), opts.seed);
+    ParameterRegistry params = model.newRegistry(opts.seed);
     out.println(SwinCheckpoints.loadPretrained(opts.backboneWeights, params, true).describe());
     Path from = resume == null ? null
         : resume.equals("auto") ? folder.latestCheckpoint().orElse(null) : Path.of(resume);
     if (from != null) {
-      Checkpoints.State state = Checkpoints.validate(from, params, config.toJson()); // before the slow graph build
+      Checkpoints.State state = Checkpoints.validate(from, params, config.toJsonString()); // before the slow graph build
       if (state.seed() != opts.seed) {
         throw new IllegalArgumentException(from + ": checkpoint of --seed " + state.seed() + ", this run has --seed "
             + opts.seed);
@@ -129,7 +128,7 @@ final class TrainCommand implements Callable<Integer> {
     long steps = (long) epochs * batches.stepsPerEpoch();
     long warmup = (long) warmupEpochs * batches.stepsPerEpoch();
     TrainerConfig tc = TrainerConfig.builder(LrSchedule.reference(opts.batch, warmup, steps)).seed(opts.seed)
-        .checkpoints(folder.checkpoints(), checkpointEvery, 3).modelDescription(config.toJson()).build();
+        .checkpoints(folder.checkpoints(), checkpointEvery, 3).modelDescription(config.toJsonString()).build();
     SegmentChain g = model.trainingGraph(params, DataType.FLOAT, recompute);
     out.printf(Locale.ROOT, "training %d steps (%d epochs of %d), batch %d%n", steps, epochs,
         batches.stepsPerEpoch(), opts.batch);
@@ -138,7 +137,9 @@ final class TrainCommand implements Callable<Integer> {
       new Trainer(tc, List.of(new ConsoleProgress("train"), new CsvLog(folder.log()),
           LossPlot.fromLog(folder.dir().resolve("loss.png"), folder.log()))).fit(g, prefetch, from);
     }
-    AdapterFiles.save(folder.dir().resolve("adapters.safetensors"), params, config.toJson());
+    Path adapters = folder.dir().resolve("adapters");
+    AdapterFolder.save(adapters, config, params);
+    out.printf("adapters: %s (./mtlora eval --adapters %s --backbone-weights ... --pascal ...)%n", adapters, adapters);
     PascalBatches valBatches = new PascalBatches(val, config.swin().imgSize(), opts.batch, opts.seed, false);
     Map<String, Double> metrics = Evaluator.evaluate(model, params, valBatches, valBatches.evaluationBatches(),
         DeltaM.PAPER_BASELINES);

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -28,6 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.mtlora.core.io.SafeTensorsReader;
 import org.mtlora.core.io.SafeTensorsWriter;
 import org.mtlora.core.train.RunFolder;
+import org.mtlora.heads.AdapterFolder;
 import org.mtlora.data.SyntheticPascal;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -78,8 +81,43 @@ class BadInputTest {
     return run.resolve("checkpoints").resolve(String.format("checkpoint-%08d.safetensors", step));
   }
 
+  /** The completed run's adapter folder. */
   static Path adapters() {
-    return run.resolve("adapters.safetensors");
+    return run.resolve("adapters");
+  }
+
+  /** Its tensor file. */
+  static Path adapterFile() {
+    return adapters().resolve(AdapterFolder.MODEL);
+  }
+
+  /** A copy of the run's adapter folder whose tensor file is {@code model} (or none when null). */
+  static Path folderWith(String name, Path model) {
+    try {
+      Path dir = scratch(name).resolve("adapters");
+      Files.createDirectories(dir);
+      Files.copy(adapters().resolve(AdapterFolder.CONFIG), dir.resolve(AdapterFolder.CONFIG));
+      if (model != null) {
+        Files.copy(model, dir.resolve(AdapterFolder.MODEL));
+      }
+      return dir;
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** A copy of the run's adapter folder whose configuration was edited by hand. */
+  static Path editedFolder(String name, Consumer<ObjectNode> edit) {
+    try {
+      Path dir = folderWith(name, adapterFile());
+      ObjectMapper json = new ObjectMapper();
+      ObjectNode config = (ObjectNode) json.readTree(dir.resolve(AdapterFolder.CONFIG).toFile());
+      edit.accept(config);
+      json.writeValue(dir.resolve(AdapterFolder.CONFIG).toFile(), config);
+      return dir;
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------- the table
@@ -103,8 +141,8 @@ class BadInputTest {
     c.add(fails("unknown task", () -> train("--tasks", "semseg,depth"), "--tasks semseg,depth:",
         "unknown task 'depth'"));
     c.add(fails("task named twice", () -> train("--tasks", "semseg,semseg"), "--tasks names 'semseg' twice"));
-    c.add(fails("unknown policy", () -> train("--policy", "bitfit"), "--policy bitfit:",
-        "unknown freeze policy 'bitfit'"));
+    c.add(fails("unknown method", () -> train("--method", "bitfit"), "--method bitfit:",
+        "unknown method 'bitfit'"));
     c.add(fails("unknown activation checkpointing", () -> train("--activation-checkpointing", "layer"),
         "unknown activation checkpointing 'layer'"));
     c.add(new Case("epochs not a number", () -> train("--epochs", "many"), 2, List.of("--epochs", "'many'"), null));
@@ -131,11 +169,10 @@ class BadInputTest {
     c.add(fails("missing normals class list", () -> train("--normals-valid-classes",
         base.resolve("none.txt").toString()),
         "--normals-valid-classes " + base.resolve("none.txt") + " does not exist; expected a file of class ids"));
-    c.add(fails("eval without adapters file", () -> eval("--adapters", base.resolve("a.safetensors").toString()),
-        "--adapters " + base.resolve("a.safetensors") + " does not exist; expected an adapter file"));
-    c.add(fails("eval adapters path is a folder", () -> eval("--adapters", run.toString()),
-        "--adapters " + run + " is a directory"));
-
+    c.add(fails("eval without adapters", () -> eval("--adapters", base.resolve("a").toString()),
+        "--adapters " + base.resolve("a") + " does not exist; expected an adapter folder"));
+    c.add(fails("eval adapters path is a run folder", () -> eval("--adapters", run.toString()),
+        run + ": no adapter_config.json; an adapter folder holds adapter_config.json and adapter_model.safetensors"));
     // Weight files: checked whole before anything is assigned, naming file and tensor.
     c.add(fails("truncated weights", () -> train("--backbone-weights", truncated(weights, "w-trunc").toString()),
         "w-trunc.safetensors: "));
@@ -156,26 +193,44 @@ class BadInputTest {
     c.add(fails("weights file that is not safetensors", () -> train("--backbone-weights",
         write("w-text.safetensors", "this is not a weights file").toString()), "w-text.safetensors: "));
 
-    // Adapter files (eval): refused before anything is assigned, naming the file and the first difference.
-    c.add(fails("adapters of another policy", () -> eval("--policy", "decoders-only"), adapters().toString(),
-        "do not match this model's trainable parameters", "another --policy"));
-    c.add(fails("adapters of another rank", () -> eval("--shared-rank", "8"), adapters().toString(),
-        "has shape [", "this model expects [8, "));
-    c.add(fails("truncated adapters", () -> eval("--adapters", truncated(adapters(), "a-trunc").toString()),
-        "a-trunc.safetensors: "));
-    c.add(fails("NaN in adapters", () -> eval("--adapters", rewritten(adapters(), "a-nan",
-        t -> t.get("decoders.decoders.sal.last_layer.3.bias").putScalar(0, Float.POSITIVE_INFINITY)).toString()),
-        "a-nan.safetensors: tensor decoders.decoders.sal.last_layer.3.bias holds Infinity"));
-    c.add(fails("adapters tensor stored as I32", () -> eval("--adapters", rewritten(adapters(), "a-int",
-        t -> t.put("decoders.decoders.sal.last_layer.3.bias",
-            t.get("decoders.decoders.sal.last_layer.3.bias").castTo(DataType.INT))).toString()),
-        "a-int.safetensors: tensor decoders.decoders.sal.last_layer.3.bias is stored as I32"));
+    // Adapter folders (eval): refused before anything is assigned, naming the folder or file and the first difference.
+    c.add(fails("model option next to an adapter folder", () -> eval("--method", "decoders-only"),
+        "--method: the model comes from the adapter folder " + adapters(), "drop the model options"));
+    c.add(fails("adapter folder without its tensors", () -> eval("--adapters", folderWith("a-none", null).toString()),
+        "no adapter_model.safetensors"));
+    c.add(fails("adapter folder with an edited configuration", () -> eval("--adapters", editedFolder("a-edited",
+        o -> ((ObjectNode) o.at("/model/adapters/all_stages/shared")).put("rank", 8)).toString()),
+        "a-edited", "adapter_config.json: the model it describes differs from the one adapter_model.safetensors was "
+            + "saved with (was adapter_config.json edited?)", "rank"));
+    c.add(fails("adapter folder with a configuration that does not parse", () -> eval("--adapters",
+        editedFolder("a-bad", o -> ((ObjectNode) o.get("model")).put("img", 3)).toString()),
+        "a-bad", "adapter_config.json: model: model configuration: unknown keys [img]"));
+    c.add(fails("adapter folder of another format version", () -> eval("--adapters",
+        editedFolder("a-version", o -> o.put("version", 9)).toString()), "a-version",
+        "not an mtlora adapter configuration of format mtlora-adapters version 1"));
+    c.add(fails("adapter folder missing a tensor", () -> eval("--adapters", folderWith("a-missing",
+        rewritten(adapterFile(), "a-missing", t -> t.remove("decoders.decoders.sal.last_layer.3.bias")))
+        .toString()), "a-missing", "do not match this model's trainable parameters",
+        "only in the model [decoders.decoders.sal.last_layer.3.bias]"));
+    c.add(fails("truncated adapters", () -> eval("--adapters", folderWith("a-trunc", truncated(adapterFile(),
+        "a-trunc")).toString()), "a-trunc", "adapter_model.safetensors: "));
+    c.add(fails("NaN in adapters", () -> eval("--adapters", folderWith("a-nan", rewritten(adapterFile(), "a-nan",
+        t -> t.get("decoders.decoders.sal.last_layer.3.bias").putScalar(0, Float.POSITIVE_INFINITY))).toString()),
+        "a-nan", "adapter_model.safetensors: tensor decoders.decoders.sal.last_layer.3.bias holds Infinity"));
+    c.add(fails("adapters tensor stored as I32", () -> eval("--adapters", folderWith("a-int", rewritten(adapterFile(),
+        "a-int", t -> t.put("decoders.decoders.sal.last_layer.3.bias",
+            t.get("decoders.decoders.sal.last_layer.3.bias").castTo(DataType.INT)))).toString()),
+        "a-int", "adapter_model.safetensors: tensor decoders.decoders.sal.last_layer.3.bias is stored as I32"));
     c.add(fails("adapters on other frozen weights", () -> eval("--backbone-weights", otherWeights.toString()),
-        adapters() + ": this adapter file was written for different frozen weights"));
+        adapterFile() + ": this adapter file was written for different frozen weights"));
+    // An older single adapter file: read with the model options it was trained with, refused with a hint otherwise.
+    c.add(fails("older single file with other model options", () -> eval("--adapters", adapterFile().toString(),
+        "--shared-rank", "8"), adapterFile().toString(), "this model expects [8, ",
+        "read with the model options it was trained with"));
 
     // Checkpoints (train --resume FILE into a fresh folder): validated like adapter files before anything changes.
     c.add(fails("checkpoint of another shared rank", () -> train("--shared-rank", "8", "--resume", ckpt(1).toString()),
-        ckpt(1) + ": this checkpoint was written for another model", "at mtlora:", "sharedRank"));
+        ckpt(1) + ": this checkpoint was written for another model", "at adapters.all_stages.shared.rank: 16 vs 8"));
     c.add(fails("4-task checkpoint into a 2-task model", () -> train("--tasks", "semseg,sal", "--resume",
         ckpt(1).toString()), ckpt(1) + ": this checkpoint was written for another model", "human_parts"));
     c.add(fails("truncated checkpoint", () -> train("--resume", truncated(ckpt(1), "c-trunc").toString()),
@@ -196,8 +251,8 @@ class BadInputTest {
         + ".last_layer.3.bias has shape [1, 1], this model expects [1]"));
     c.add(fails("checkpoint of another seed", () -> train("--seed", "5", "--resume", ckpt(1).toString()),
         ckpt(1) + ": checkpoint of --seed 0, this run has --seed 5"));
-    c.add(fails("adapter file given as checkpoint", () -> train("--resume", adapters().toString()),
-        adapters() + ": not an mtlora checkpoint (format mtlora-adapters)"));
+    c.add(fails("adapter file given as checkpoint", () -> train("--resume", adapterFile().toString()),
+        adapterFile() + ": not an mtlora checkpoint (format mtlora-adapters)"));
     c.add(fails("checkpoint on other frozen weights", () -> train("--backbone-weights", otherWeights.toString(),
         "--resume", ckpt(1).toString()), ckpt(1) + ": this checkpoint was written for different frozen weights"));
 
@@ -205,7 +260,7 @@ class BadInputTest {
     c.add(fails("fresh run into a folder holding checkpoints", () -> train("--run-dir", run.toString()),
         "run folder " + run + " already holds checkpoints", "--resume auto"));
     c.add(fails("resume a folder of another rank", () -> train("--run-dir", run.toString(), "--resume", "auto",
-        "--shared-rank", "8"), "run folder " + run + " holds a run of another configuration", "at model.mtlora:"));
+        "--shared-rank", "8"), "run folder " + run + " holds a run of another configuration", "at model.adapters.all_stages.shared.rank: 16 vs 8"));
     c.add(fails("resume a folder with another seed", () -> train("--run-dir", run.toString(), "--resume", "auto",
         "--seed", "1"), "run folder " + run + " holds a run of another configuration", "at seed: 0 vs 1"));
     c.add(fails("run folder held by another run", BadInputTest::trainWhileLocked, "run folder ",
@@ -239,8 +294,8 @@ class BadInputTest {
           assertFalse(Files.exists(dir.resolve("checkpoints/.checkpoint-00000002.safetensors.123.tmp")),
               "the partial checkpoint is removed");
           try {
-            assertEquals(Arrays.toString(Files.readAllBytes(adapters())),
-                Arrays.toString(Files.readAllBytes(dir.resolve("adapters.safetensors"))),
+            assertEquals(Arrays.toString(Files.readAllBytes(adapterFile())),
+                Arrays.toString(Files.readAllBytes(dir.resolve("adapters").resolve(AdapterFolder.MODEL))),
                 "the resumed run ends with byte-identical adapters");
           } catch (IOException e) {
             throw new AssertionError(e);
@@ -267,7 +322,9 @@ class BadInputTest {
     try {
       copyTree(run, dir);
       Files.delete(dir.resolve("checkpoints/checkpoint-00000002.safetensors"));
-      Files.delete(dir.resolve("adapters.safetensors"));
+      Files.delete(dir.resolve("adapters").resolve(AdapterFolder.MODEL));
+      Files.delete(dir.resolve("adapters").resolve(AdapterFolder.CONFIG));
+      Files.delete(dir.resolve("adapters"));
       Files.writeString(dir.resolve("checkpoints/.checkpoint-00000002.safetensors.123.tmp"), "partial");
     } catch (IOException e) {
       throw new AssertionError(e);
@@ -338,6 +395,7 @@ class BadInputTest {
   /** {@code eval} of the completed run's adapters, with some options replaced. */
   static String[] eval(String... overrides) {
     Map<String, String> o = modelOptions();
+    o.remove("--img-size"); // the adapter folder decides the model
     o.put("--adapters", adapters().toString());
     return command("eval", o, overrides);
   }

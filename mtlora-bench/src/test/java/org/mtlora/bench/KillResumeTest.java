@@ -145,8 +145,8 @@ class KillResumeTest {
     Process p = start(run, true);
     assertEquals(0, waitFor(p, run), how + "\n" + log(run));
     String context = how + "\n" + log(run);
-    assertArrayEquals(Files.readAllBytes(reference.resolve("adapters.safetensors")),
-        Files.readAllBytes(run.resolve("adapters.safetensors")), "adapters differ; " + context);
+    assertArrayEquals(Files.readAllBytes(reference.resolve("adapters/adapter_model.safetensors")),
+        Files.readAllBytes(run.resolve("adapters/adapter_model.safetensors")), "adapters differ; " + context);
     ObjectMapper json = new ObjectMapper();
     JsonNode expected = json.readTree(reference.resolve("metrics.json").toFile());
     JsonNode actual = json.readTree(run.resolve("metrics.json").toFile());

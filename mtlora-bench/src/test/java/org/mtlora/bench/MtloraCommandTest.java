@@ -69,9 +69,12 @@ class MtloraCommandTest {
     Result r = run("bench", "--mode", "fit");
     assertEquals(1, r.status());
     assertTrue(r.err().contains("mtlora bench: error: --mode must be train or eval, found 'fit'"), r.err());
-    Result p = run("params", "--policy", "bitfit");
+    Result p = run("params", "--method", "bitfit");
     assertEquals(1, p.status());
-    assertTrue(p.err().contains("unknown freeze policy 'bitfit'"), p.err());
+    assertTrue(p.err().contains("--method bitfit: unknown method 'bitfit'"), p.err());
+    Result alias = run("params", "--policy", "lora-only", "--img-size", "224");
+    assertEquals(0, alias.status(), alias.err());
+    assertTrue(alias.out().contains("method lora-only, shared rank 16\n"), alias.out());
   }
 
   @Test

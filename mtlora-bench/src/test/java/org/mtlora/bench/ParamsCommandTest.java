@@ -1,5 +1,10 @@
 package org.mtlora.bench;
 
+import org.mtlora.core.adapter.AdapterConfig;
+import org.mtlora.core.adapter.Method;
+import org.mtlora.heads.MultiTaskConfig;
+import org.mtlora.swin.SwinConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,7 +20,8 @@ class ParamsCommandTest {
   private static final List<String> TASKS = List.of("semseg", "human_parts", "sal", "normals");
 
   private static ParameterReport count(int rank, String policy) {
-    return ParamsCommand.count("tiny", 448, TASKS, rank, 4, policy);
+    return ParamsCommand.count(MultiTaskConfig.pascal(SwinConfig.tiny(448), AdapterConfig.of(Method.parse(policy), rank,
+        4), TASKS));
   }
 
   @Test

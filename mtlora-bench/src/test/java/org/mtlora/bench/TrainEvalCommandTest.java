@@ -50,15 +50,23 @@ class TrainEvalCommandTest {
     JsonNode metrics = new ObjectMapper().readTree(runDir.resolve("metrics.json").toFile());
     assertTrue(metrics.has("semseg.mIoU") && metrics.has("normals.mean_angle"), metrics.toString());
 
+    // the adapter folder describes the model: eval needs no model option (here --img-size 224 is not repeated)
     StringWriter evalOut = new StringWriter();
     status = run(evalOut, err, "eval", "--pascal", data.toString(), "--backbone-weights", weights.toString(),
-        "--img-size", "224", "--batch", "2", "--adapters", runDir.resolve("adapters.safetensors").toString());
+        "--batch", "2", "--adapters", runDir.resolve("adapters").toString());
     assertEquals(0, status, evalOut + "\n" + err);
     // eval of the saved adapters reproduces train's final evaluation (same weights, buffers and data)
     for (String key : List.of("semseg.mIoU", "sal.maxF", "normals.mean_angle")) {
       assertTrue(evalOut.toString().contains(String.format(java.util.Locale.ROOT, "%.2f",
           metrics.get(key).asDouble())), key + " " + metrics.get(key) + " in\n" + evalOut);
     }
+    // a model option next to a folder is refused: the folder decides the model
+    StringWriter refusedErr = new StringWriter();
+    status = run(new StringWriter(), refusedErr, "eval", "--pascal", data.toString(), "--backbone-weights",
+        weights.toString(), "--img-size", "224", "--adapters", runDir.resolve("adapters").toString());
+    assertEquals(1, status);
+    assertTrue(refusedErr.toString().contains("--img-size: the model comes from the adapter folder"),
+        refusedErr.toString());
   }
 
   @Test

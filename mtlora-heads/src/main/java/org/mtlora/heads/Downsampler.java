@@ -2,7 +2,7 @@ package org.mtlora.heads;
 
 import com.google.common.collect.ImmutableList;
 import java.util.List;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.nn.Linear;
 import org.mtlora.core.params.Init;
 import org.mtlora.core.params.ParamSpec;

@@ -5,7 +5,7 @@ import java.util.List;
 import org.mtlora.core.nn.BatchNorm;
 import org.mtlora.core.nn.BilinearResize;
 import org.mtlora.core.nn.Linear;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.Init;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.Role;

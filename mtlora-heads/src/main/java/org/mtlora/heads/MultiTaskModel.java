@@ -9,11 +9,11 @@ import java.util.List;
 import java.util.Map;
 import org.mtlora.core.nn.BatchNorm;
 import org.mtlora.core.nn.BilinearResize;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
-import org.mtlora.core.nn.RandomMasks;
+import org.mtlora.core.graph.RandomMasks;
 import org.mtlora.core.train.SegmentChain;
 import org.mtlora.swin.SwinBackbone;
 import org.mtlora.tasks.Task;
@@ -152,7 +152,15 @@ public final class MultiTaskModel {
     return b.build();
   }
 
-  /** A registry with every parameter declared, initialised from {@code seed}, and {@code policy} applied. */
+  /** A registry with every parameter declared, initialised from {@code seed}, frozen by the configuration's method. */
+  public ParameterRegistry newRegistry(long seed) {
+    return newRegistry(config.freezePolicy(), seed);
+  }
+
+  /**
+   * A registry with every parameter declared, initialised from {@code seed}, and {@code policy} applied (a policy of
+   * one's own; {@link #newRegistry(long)} uses the method's).
+   */
   public ParameterRegistry newRegistry(FreezePolicy policy, long seed) {
     ParameterRegistry r = new ParameterRegistry();
     r.declareAll(paramSpecs());
@@ -274,7 +282,7 @@ public final class MultiTaskModel {
       out = sd.identity("out/" + t.name(), out);
       outputs.put(t.name(), out);
       if (withLosses) {
-        SDVariable target = sd.placeHolder("target/" + t.name(), dt, -1, t.targetChannels(), img, img);
+        SDVariable target = sd.placeHolder(t.targetName(), dt, -1, t.targetChannels(), img, img);
         SDVariable loss = sd.identity("loss/" + t.name(), t.loss(sd, out, target));
         losses.put(t.name(), loss);
         SDVariable weighted = loss.mul(config.lossWeights().get(t.name()));

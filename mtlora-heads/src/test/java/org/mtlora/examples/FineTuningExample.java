@@ -2,83 +2,45 @@ package org.mtlora.examples;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
-import org.mtlora.core.adapter.MtLoraConfig;
-import org.mtlora.core.io.LoadReport;
-import org.mtlora.core.nn.GraphContext;
-import org.mtlora.core.params.FreezePolicy;
-import org.mtlora.core.params.ParameterRegistry;
-import org.mtlora.core.train.AdapterFiles;
+import org.mtlora.FitResult;
+import org.mtlora.MtLoraModel;
+import org.mtlora.TrainingConfig;
+import org.mtlora.core.adapter.AdapterConfig;
 import org.mtlora.core.train.BatchSource;
-import org.mtlora.core.train.ConsoleProgress;
-import org.mtlora.core.train.CsvLog;
-import org.mtlora.core.train.LossPlot;
-import org.mtlora.core.train.LrSchedule;
-import org.mtlora.core.train.SegmentChain;
-import org.mtlora.core.train.Trainer;
-import org.mtlora.core.train.TrainerConfig;
 import org.mtlora.heads.MultiTaskConfig;
-import org.mtlora.heads.ActivationCheckpointing;
-import org.mtlora.heads.MultiTaskModel;
-import org.mtlora.swin.SwinCheckpoints;
 import org.mtlora.swin.SwinConfig;
-import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The complete fine-tuning example of docs/fine-tuning.md: build the model, load backbone weights, freeze, train,
- * save the adapters. Compiled with the tests and run by {@code FineTuningExampleTest} on a tiny configuration.
+ * The short path of docs/fine-tuning.md and the README: configure, fine-tune, evaluate, save, reload, predict.
+ * Compiled with the tests and run by {@code FineTuningExampleTest} on a tiny configuration.
  */
 public final class FineTuningExample {
   private FineTuningExample() {}
 
   /**
-   * Fine-tunes MTLoRA adapters and decoders on {@code data} and writes the run's files to {@code runDir}.
+   * Fine-tunes MTLoRA on the four PASCAL-Context tasks and returns the reloaded model's predictions for the first
+   * batch.
    *
    * @param swin backbone shape, e.g. {@code SwinConfig.tiny(448)}
    * @param pretrained ImageNet Swin weights as safetensors (official or reference names)
-   * @param data placeholder arrays ({@code input}, {@code target/<task>}) of each step
-   * @return the adapter file
+   * @param train batch {@code k} of step {@code k}: {@code input} and {@code target/<task>}
+   * @param val evaluation batches
    */
-  public static Path fineTune(SwinConfig swin, Path pretrained, BatchSource data, long steps, Path runDir)
-      throws IOException {
-    // 1. The model: MTLoRA r16 (task rank 4) on the four PASCAL-Context tasks.
-    List<String> tasks = List.of("semseg", "human_parts", "sal", "normals");
-    MtLoraConfig lora = MtLoraConfig.mtlora(tasks, swin.numStages(), 16, 4);
-    MultiTaskConfig config = MultiTaskConfig.pascal(swin, lora);
-    MultiTaskModel model = new MultiTaskModel(config);
+  public static Map<String, INDArray> fineTune(SwinConfig swin, Path pretrained, BatchSource train, BatchSource val,
+      long steps, Path runDir) throws IOException {
+    // MTLoRA: task-agnostic rank 16, task-specific rank 4; the method also decides what trains.
+    MultiTaskConfig config = MultiTaskConfig.pascal(swin, AdapterConfig.mtlora(16, 4));
+    MtLoraModel model = MtLoraModel.create(config, pretrained);
+    model.printTrainableParameters();
 
-    // 2. Parameters: declared, initialised (adapters: A Kaiming-uniform, B zero), frozen as the paper does.
-    ParameterRegistry params = model.newRegistry(FreezePolicy.MTLORA, 0);
-    LoadReport report = SwinCheckpoints.loadPretrained(pretrained, params, true);
-    System.out.println(report.describe());
-    System.out.print(params.report().format()); // what trains, per role and per task
+    // Checkpoints, log.csv, loss.png and, at the end, the adapter folder go to the run folder.
+    FitResult result = model.fit(train, TrainingConfig.builder(steps).learningRate(1e-3).runDir(runDir).build());
+    System.out.println(model.evaluate(val, 1));
 
-    // 3. The training graph (frozen weights are constants, trainable ones variables). BLOCK recomputes each backbone block
-    //    activations in the backward: the real-size model then fits in a fraction of the memory.
-    SegmentChain graph = model.trainingGraph(params, DataType.FLOAT, ActivationCheckpointing.BLOCK);
-
-    // 4. Train: AdamW (decay 0.05 except biases and 1-D tensors), warmup + cosine, clipping at 5, checkpoints.
-    LrSchedule schedule = new LrSchedule(1e-3, 1e-6, 1e-5, Math.max(1, steps / 10), steps);
-    TrainerConfig trainer = TrainerConfig.builder(schedule)
-        .seed(0)
-        .checkpoints(runDir.resolve("checkpoints"), Math.max(1, steps / 2), 2)
-        .modelDescription(config.toJson())
-        .build();
-    new Trainer(trainer, List.of(new ConsoleProgress("fine-tune"), new CsvLog(runDir.resolve("log.csv")),
-        new LossPlot(runDir.resolve("loss.png")))).fit(graph, data, null);
-
-    // 5. Save only what trained: reference names, loadable in PyTorch with load_state_dict(strict=False).
-    Path adapters = runDir.resolve("adapters.safetensors");
-    long bytes = AdapterFiles.save(adapters, params, config.toJson());
-    System.out.printf("adapters: %s (%,d bytes)%n", adapters, bytes);
-    return adapters;
-  }
-
-  /** A batch source that repeats one batch (for the example's test). */
-  static BatchSource repeat(Map<String, INDArray> batch) {
-    return step -> batch;
+    // The adapter folder describes its model: the backbone weights are all it needs besides.
+    MtLoraModel reloaded = MtLoraModel.fromAdapters(result.adapters().orElseThrow(), pretrained);
+    return reloaded.predict(val.batch(0).get("input"));
   }
 }

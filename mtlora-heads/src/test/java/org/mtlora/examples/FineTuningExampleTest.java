@@ -5,55 +5,48 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mtlora.core.adapter.MtLoraConfig;
-import org.mtlora.core.io.SafeTensorsReader;
-import org.mtlora.core.io.SafeTensorsWriter;
-import org.mtlora.core.params.FreezePolicy;
-import org.mtlora.core.params.ParamSpec;
-import org.mtlora.core.params.ParameterRegistry;
+import org.mtlora.MtLoraModel;
+import org.mtlora.core.adapter.AdapterConfig;
+import org.mtlora.core.train.BatchSource;
+import org.mtlora.heads.AdapterFolder;
 import org.mtlora.heads.MultiTaskConfig;
 import org.mtlora.heads.MultiTaskModel;
+import org.mtlora.heads.TrainerTest;
 import org.mtlora.swin.SwinConfig;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Runs the documented example end to end on a tiny backbone with a "pretrained" checkpoint in official names. */
+/** Runs the README's short path end to end on a tiny backbone with a "pretrained" checkpoint in official names. */
 class FineTuningExampleTest {
   @TempDir Path dir;
 
   @Test
-  void exampleRunsAndWritesItsFiles() throws Exception {
+  void shortPathTrainsSavesReloadsAndPredictsTheSame() throws Exception {
     SwinConfig swin = SwinConfig.builder().imgSize(32).patchSize(4).embedDim(8).depths(2, 1).numHeads(1, 2)
         .windowSize(4).build();
-    List<String> tasks = List.of("semseg", "human_parts", "sal", "normals");
-    // A stand-in for the ImageNet checkpoint: a plain Swin's parameters under the official names.
-    MultiTaskModel plain = new MultiTaskModel(MultiTaskConfig.pascal(swin, MtLoraConfig.disabled(tasks, 2)));
-    ParameterRegistry base = plain.newRegistry(FreezePolicy.FULL_FINETUNE, 42);
-    Map<String, INDArray> official = new LinkedHashMap<>();
-    for (ParamSpec s : base.specs()) {
-      if (s.name().startsWith("backbone.")) {
-        official.put(s.name().substring("backbone.".length()), base.get(s.name()));
-      }
-    }
-    Path pretrained = dir.resolve("swin_official.safetensors");
-    SafeTensorsWriter.write(pretrained, official);
-
-    MultiTaskModel model = new MultiTaskModel(MultiTaskConfig.pascal(swin, MtLoraConfig.mtlora(tasks, 2, 16, 4)));
+    Path pretrained = Pretrained.write(swin, dir.resolve("swin_official.safetensors"), 42);
+    MultiTaskModel shape = new MultiTaskModel(MultiTaskConfig.pascal(swin, AdapterConfig.mtlora(16, 4)));
+    Map<String, INDArray> batch = TrainerTest.batch(shape, 1);
+    BatchSource data = step -> batch;
     Path run = dir.resolve("run");
-    Path adapters = FineTuningExample.fineTune(swin, pretrained,
-        FineTuningExample.repeat(org.mtlora.heads.TrainerTest.batch(model, 1)), 4, run);
+
+    Map<String, INDArray> predicted = FineTuningExample.fineTune(swin, pretrained, data, data, 4, run);
 
     assertTrue(Files.size(run.resolve("loss.png")) > 1000);
     assertEquals(5, Files.readAllLines(run.resolve("log.csv")).size());
-    try (SafeTensorsReader r = SafeTensorsReader.open(adapters)) {
-      ParameterRegistry reg = model.newRegistry(FreezePolicy.MTLORA, 0);
-      long buffers = reg.specs().stream().filter(ParamSpec::isBuffer).count();
-      assertEquals(reg.trainableNames().size() + buffers, r.tensors().size());
-      assertTrue(r.contains("backbone.layers.0.blocks.1.mlp.fc1.lora_tasks_A.semseg"));
-    }
+    assertTrue(Files.isRegularFile(run.resolve("adapters").resolve(AdapterFolder.CONFIG)));
+    assertEquals(List.of("semseg", "normals", "sal", "human_parts"), List.copyOf(predicted.keySet()));
+    assertEquals(List.of(2L, 21L, 32L, 32L), List.of(predicted.get("semseg").shape()[0],
+        predicted.get("semseg").shape()[1], predicted.get("semseg").shape()[2], predicted.get("semseg").shape()[3]));
+    // the reloaded model is the trained one: a second reload predicts bit for bit the same
+    MtLoraModel again = MtLoraModel.fromAdapters(run.resolve("adapters"), pretrained);
+    Map<String, INDArray> second = again.predict(batch.get("input"));
+    predicted.forEach((task, v) -> assertEquals(v, second.get(task), task));
+    // and training changed it: the untrained model predicts something else
+    Map<String, INDArray> untrained = MtLoraModel.create(shape.config(), pretrained).predict(batch.get("input"));
+    assertTrue(predicted.keySet().stream().anyMatch(t -> !predicted.get(t).equalsWithEps(untrained.get(t), 1e-6)));
   }
 }

@@ -44,7 +44,7 @@ class AdapterFilesReferenceTest {
     MultiTaskConfig cfg = MultiTaskConfig.read(fixture.resolve("config.json"));
     ParameterRegistry params = new MultiTaskModel(cfg).newRegistry(FreezePolicy.MTLORA_PLUS, 3);
     Path file = tmp.resolve("adapters.safetensors");
-    AdapterFiles.save(file, params, cfg.toJson());
+    AdapterFiles.save(file, params, cfg.toJsonString());
 
     TreeSet<String> buffersInFile = new TreeSet<>();
     TreeSet<String> parametersInFile = new TreeSet<>();
@@ -85,7 +85,7 @@ class AdapterFilesReferenceTest {
     params.get(counter).assign(7);
     params.get("decoders.decoders.sal.last_layer.1.running_var").addi(0.25);
     Path file = tmp.resolve("a.safetensors");
-    AdapterFiles.save(file, params, cfg.toJson());
+    AdapterFiles.save(file, params, cfg.toJsonString());
     ParameterRegistry back = model.newRegistry(FreezePolicy.MTLORA_PLUS, 3);
     AdapterFiles.load(file, back);
     assertEquals(7.0, back.get(counter).getDouble(0));

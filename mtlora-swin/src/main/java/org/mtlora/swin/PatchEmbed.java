@@ -1,7 +1,7 @@
 package org.mtlora.swin;
 
 import com.google.common.collect.ImmutableList;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.nn.LayerNorm;
 import org.mtlora.core.nn.Linear;
 import org.mtlora.core.params.Init;

@@ -2,7 +2,7 @@ package org.mtlora.swin;
 
 import com.google.common.collect.ImmutableList;
 import org.mtlora.core.adapter.MtLoraLinear;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.nn.LayerNorm;
 import org.mtlora.core.params.Init;
 import org.mtlora.core.params.ParamSpec;

@@ -73,7 +73,7 @@ public record ReferenceConfig(SwinConfig swin, MtLoraConfig lora, ImmutableList<
         .sharedMode(LoraMode.parse(m.path("SHARED_MODE").asText("matrix")))
         .sites(m.path("QKV_ENABLED").asBoolean(true), m.path("PROJ_ENABLED").asBoolean(true),
             m.path("FC1_ENABLED").asBoolean(true), m.path("FC2_ENABLED").asBoolean(true))
-        .downsampler(m.path("DOWNSAMPLER_ENABLED").asBoolean(false));
+        .reductionAdapter(m.path("DOWNSAMPLER_ENABLED").asBoolean(false));
     JsonNode ranks = required(m, "R_PER_TASK_LIST");
     JsonNode scales = m.path("SCALE_PER_TASK_LIST");
     JsonNode shared = required(m, "SHARED_SCALE");

@@ -7,7 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.mtlora.core.adapter.MtLoraConfig;
 import org.mtlora.core.adapter.MtLoraLinear;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.params.Role;
@@ -83,7 +83,7 @@ public final class SwinBackbone {
         String p = PREFIX + ".layers." + i + ".downsample";
         MtLoraLinear.Builder red = MtLoraLinear.builder(p + ".reduction", 4L * dim, 2L * dim).bias(false)
             .baseRole(Role.REDUCTION);
-        red = lora.downsamplerEnabled()
+        red = lora.reductionAdapterEnabled()
             ? red.shared(lora.sharedRank(i), lora.sharedScale(i)).dropout(lora.dropout(i)).mode(lora.sharedMode())
             : red.plain();
         merge = new PatchMerging(p, res, dim, red.build());

@@ -8,7 +8,7 @@ import java.util.Map;
 import org.mtlora.core.adapter.MtLoraLinear;
 import org.mtlora.core.nn.DropPath;
 import org.mtlora.core.nn.Gelu;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.nn.LayerNorm;
 import org.mtlora.core.params.Init;
 import org.mtlora.core.params.ParamSpec;

@@ -1,5 +1,11 @@
 package org.mtlora.swin;
 
+import com.google.common.base.Preconditions;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.mtlora.core.io.SafeTensorsWriter;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -49,6 +55,33 @@ public final class SwinCheckpoints {
       return Optional.of(new CheckpointLoader.Target(wrapped));
     }
     return Optional.empty();
+  }
+
+  /**
+   * The official Swin name of a backbone parameter: the reverse of {@link #KEY_MAPPER} ({@code
+   * backbone.layers.0.blocks.1.mlp.fc1.linear.weight} to {@code layers.0.blocks.1.mlp.fc1.weight}).
+   */
+  public static String officialName(String registryName) {
+    Preconditions.checkArgument(registryName.startsWith(SwinBackbone.PREFIX + "."), "%s is not a backbone parameter",
+        registryName);
+    String key = registryName.substring(SwinBackbone.PREFIX.length() + 1);
+    int dot = key.lastIndexOf('.');
+    return key.substring(0, dot).endsWith(".linear") ? key.substring(0, dot - ".linear".length()) + key.substring(dot)
+        : key;
+  }
+
+  /**
+   * Writes the pretrained part of a backbone ({@link #isPretrained}: everything but adapters and buffers) under the
+   * official Swin names: a file that {@link #loadPretrained} reads, as it reads an ImageNet checkpoint.
+   */
+  public static void savePretrained(Path file, ParameterRegistry registry) throws IOException {
+    Map<String, INDArray> tensors = new LinkedHashMap<>();
+    for (ParamSpec s : registry.specs()) {
+      if (isPretrained(s) && !s.isBuffer()) {
+        tensors.put(officialName(s.name()), registry.get(s.name()));
+      }
+    }
+    SafeTensorsWriter.write(file, tensors);
   }
 
   /** Whether a parameter comes from a pretrained (ImageNet) backbone checkpoint: every backbone non-adapter. */

@@ -1,5 +1,10 @@
 package org.mtlora.swin;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.mtlora.core.io.JsonFields;
+
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import java.util.List;
@@ -157,6 +162,47 @@ public final class SwinConfig {
       r[i] = n == 1 ? 0 : dropPathRate * i / (n - 1);
     }
     return r;
+  }
+
+  /** This shape as JSON (see {@link #fromJson}). */
+  public ObjectNode toJson() {
+    ObjectNode o = new ObjectMapper().createObjectNode();
+    o.put("img_size", imgSize);
+    o.put("patch_size", patchSize);
+    o.put("in_chans", inChans);
+    o.put("embed_dim", embedDim);
+    depths.forEach(o.putArray("depths")::add);
+    numHeads.forEach(o.putArray("num_heads")::add);
+    o.put("window_size", windowSize);
+    o.put("mlp_ratio", mlpRatio);
+    o.put("qkv_bias", qkvBias);
+    o.put("drop_path_rate", dropPathRate);
+    return o;
+  }
+
+  /** Reads what {@link #toJson()} wrote; every key is required, no other is allowed, errors name the key. */
+  public static SwinConfig fromJson(JsonNode o) {
+    JsonFields.onlyKeys(o, "backbone", "img_size", "patch_size", "in_chans", "embed_dim", "depths", "num_heads",
+        "window_size", "mlp_ratio", "qkv_bias", "drop_path_rate");
+    return builder().imgSize(JsonFields.integer(o, "img_size")).patchSize(JsonFields.integer(o, "patch_size"))
+        .inChans(JsonFields.integer(o, "in_chans")).embedDim(JsonFields.integer(o, "embed_dim"))
+        .depths(JsonFields.integers(o, "depths")).numHeads(JsonFields.integers(o, "num_heads"))
+        .windowSize(JsonFields.integer(o, "window_size")).mlpRatio(JsonFields.number(o, "mlp_ratio"))
+        .qkvBias(JsonFields.bool(o, "qkv_bias")).dropPathRate(JsonFields.number(o, "drop_path_rate")).build();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof SwinConfig c && imgSize == c.imgSize && patchSize == c.patchSize && inChans == c.inChans
+        && embedDim == c.embedDim && depths.equals(c.depths) && numHeads.equals(c.numHeads)
+        && windowSize == c.windowSize && mlpRatio == c.mlpRatio && qkvBias == c.qkvBias
+        && dropPathRate == c.dropPathRate;
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(imgSize, patchSize, inChans, embedDim, depths, numHeads, windowSize, mlpRatio,
+        qkvBias, dropPathRate);
   }
 
   @Override

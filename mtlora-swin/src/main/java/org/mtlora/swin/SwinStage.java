@@ -3,7 +3,7 @@ package org.mtlora.swin;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import java.util.Map;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.ParamSpec;
 import org.nd4j.autodiff.samediff.SDVariable;
 

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.mtlora.core.io.LoadReport;
 import org.mtlora.core.io.Npy;
 import org.mtlora.core.io.SafeTensorsReader;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.testing.Fixtures;
@@ -42,7 +42,7 @@ class FeatureParityTest {
     for (String u : report.unexpected()) {
       assertTrue(u.startsWith("decoders.") || u.startsWith("downsampler."), "unexpected backbone key " + u);
     }
-    reg.applyPolicy(cfg.lora().downsamplerEnabled() ? FreezePolicy.MTLORA_PLUS : FreezePolicy.MTLORA);
+    reg.applyPolicy(cfg.lora().reductionAdapterEnabled() ? FreezePolicy.MTLORA_PLUS : FreezePolicy.MTLORA);
 
     // The trainable set equals the reference's (weights-index.json) for every backbone parameter.
     JsonNode index = new ObjectMapper().readTree(tiny.resolve("weights-index.json").toFile());

@@ -52,6 +52,28 @@ class SwinCheckpointsTest {
   }
 
   @Test
+  void savedPretrainedWeightsUseTheOfficialNamesAndLoadBackExactly() throws Exception {
+    assertEquals("layers.0.blocks.1.mlp.fc1.weight",
+        SwinCheckpoints.officialName("backbone.layers.0.blocks.1.mlp.fc1.linear.weight"));
+    assertEquals("patch_embed.norm.bias", SwinCheckpoints.officialName("backbone.patch_embed.norm.bias"));
+    ParameterRegistry adapted = registry(MtLoraConfig.mtlora(List.of("seg"), 2, 2, 1));
+    Path file = dir.resolve("saved.safetensors");
+    SwinCheckpoints.savePretrained(file, adapted);
+    ParameterRegistry plain = new ParameterRegistry();
+    new SwinBackbone(small(), MtLoraConfig.disabled(List.of("seg"), 2)).declare(plain);
+    plain.initialise(99);
+    SwinCheckpoints.loadPretrained(file, plain, true); // strict: every tensor present, none unexpected
+    for (ParamSpec s : plain.specs()) {
+      if (!s.isBuffer()) {
+        int dot = s.name().lastIndexOf('.');
+        String adaptedName = adapted.contains(s.name()) ? s.name()
+            : s.name().substring(0, dot) + ".linear" + s.name().substring(dot);
+        assertEquals(adapted.get(adaptedName), plain.get(s.name()), s.name());
+      }
+    }
+  }
+
+  @Test
   void officialNamesLoadIntoAdaptedLayers() throws Exception {
     Path file = dir.resolve("swin_official.safetensors");
     Map<String, INDArray> ckpt = officialCheckpoint();

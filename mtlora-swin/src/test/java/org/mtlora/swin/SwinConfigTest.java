@@ -65,7 +65,7 @@ class SwinConfigTest {
     assertEquals(4, c.lora().taskRank("sal", 3));
     assertEquals(4.0, c.lora().taskScale("normals", 0));
     assertEquals(LoraMode.MATRIX, c.lora().sharedMode());
-    assertTrue(c.lora().downsamplerEnabled());
+    assertTrue(c.lora().reductionAdapterEnabled());
   }
 
   @Test

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.mtlora.core.adapter.MtLoraConfig;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
@@ -32,7 +32,7 @@ class SwinGradientTest {
     SwinConfig swin = SwinConfig.builder().imgSize(8).patchSize(2).inChans(1).embedDim(4).depths(2, 2)
         .numHeads(1, 2).windowSize(2).dropPathRate(0.3).build();
     MtLoraConfig lora = MtLoraConfig.builder(List.of("a", "b"), 2).allStages(1, 1, 2.0).dropout(0.2)
-        .downsampler(true).build();
+        .reductionAdapter(true).build();
     SwinBackbone backbone = new SwinBackbone(swin, lora);
     ParameterRegistry reg = new ParameterRegistry();
     backbone.declare(reg);

@@ -12,10 +12,15 @@ import java.util.Map;
  * hierarchical backbone: shared rank and scale, each task's rank and scale, LoRA dropout, the shared mode, and which
  * sites carry adapters (qkv, proj, fc1, fc2, and the patch-merging reduction for MTLoRA+).
  *
- * <p>Immutable; build with {@link #builder} or a preset ({@link #mtlora}, {@link #mtloraPlus}, {@link #disabled}).
- * Validation happens in {@link Builder#build()} only.
+ * <p>This is the resolved table of one model (its stage count and task list fixed): users write an {@link
+ * AdapterConfig}, which {@link AdapterConfig#resolve} turns into this when the model is built; reference {@code
+ * config.json} files and the blocks' tests build it directly. Immutable; build with {@link #builder} or a preset
+ * ({@link #mtlora}, {@link #mtloraPlus}, {@link #disabled}). Validation happens in {@link Builder#build()} only.
  */
 public final class MtLoraConfig {
+  /** The name of the task-agnostic adapters ({@code lora_shared_*}); no task may take it. */
+  public static final String RESERVED_NAME = "shared";
+
   private final boolean enabled;
   private final ImmutableList<String> tasks;
   private final ImmutableList<Integer> sharedRanks;
@@ -28,7 +33,7 @@ public final class MtLoraConfig {
   private final boolean proj;
   private final boolean fc1;
   private final boolean fc2;
-  private final boolean downsampler;
+  private final boolean reductionAdapter;
 
   private MtLoraConfig(Builder b) {
     this.enabled = b.enabled;
@@ -49,7 +54,7 @@ public final class MtLoraConfig {
     this.proj = b.proj;
     this.fc1 = b.fc1;
     this.fc2 = b.fc2;
-    this.downsampler = b.downsampler;
+    this.reductionAdapter = b.reductionAdapter;
   }
 
   /** A builder for {@code numStages} stages and the given tasks (in order). */
@@ -72,7 +77,7 @@ public final class MtLoraConfig {
 
   /** MTLoRA+: as {@link #mtlora}, plus a shared adapter on every patch-merging reduction (which stays frozen). */
   public static MtLoraConfig mtloraPlus(List<String> tasks, int numStages, int sharedRank, int taskRank) {
-    return builder(tasks, numStages).allStages(sharedRank, taskRank, 4.0).dropout(0.05).downsampler(true).build();
+    return builder(tasks, numStages).allStages(sharedRank, taskRank, 4.0).dropout(0.05).reductionAdapter(true).build();
   }
 
   public boolean enabled() {
@@ -130,9 +135,29 @@ public final class MtLoraConfig {
     return enabled && fc2;
   }
 
+  /** Whether qkv is an adapted site (true even when adapters are disabled; see {@link #qkvEnabled()}). */
+  public boolean qkvSite() {
+    return qkv;
+  }
+
+  /** Whether proj is an adapted site. */
+  public boolean projSite() {
+    return proj;
+  }
+
+  /** Whether fc1 is an adapted site. */
+  public boolean fc1Site() {
+    return fc1;
+  }
+
+  /** Whether fc2 is an adapted site. */
+  public boolean fc2Site() {
+    return fc2;
+  }
+
   /** MTLoRA+: whether the patch-merging reduction carries a shared adapter. */
-  public boolean downsamplerEnabled() {
-    return enabled && downsampler;
+  public boolean reductionAdapterEnabled() {
+    return enabled && reductionAdapter;
   }
 
   private String checkTask(String task) {
@@ -158,8 +183,21 @@ public final class MtLoraConfig {
     b.proj = proj;
     b.fc1 = fc1;
     b.fc2 = fc2;
-    b.downsampler = downsampler;
+    b.reductionAdapter = reductionAdapter;
     return b;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof MtLoraConfig c && enabled == c.enabled && tasks.equals(c.tasks)
+        && sharedRanks.equals(c.sharedRanks) && sharedScales.equals(c.sharedScales) && taskRanks.equals(c.taskRanks)
+        && taskScales.equals(c.taskScales) && dropout.equals(c.dropout) && sharedMode == c.sharedMode && qkv == c.qkv
+        && proj == c.proj && fc1 == c.fc1 && fc2 == c.fc2 && reductionAdapter == c.reductionAdapter;
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(enabled, tasks, sharedRanks, taskRanks, sharedMode, reductionAdapter);
   }
 
   @Override
@@ -167,7 +205,7 @@ public final class MtLoraConfig {
     return "MtLoraConfig{enabled=" + enabled + ", tasks=" + tasks + ", sharedRanks=" + sharedRanks + ", taskRanks="
         + taskRanks + ", sharedScales=" + sharedScales + ", taskScales=" + taskScales + ", dropout=" + dropout
         + ", mode=" + sharedMode + ", sites=" + (qkv ? "qkv " : "") + (proj ? "proj " : "") + (fc1 ? "fc1 " : "")
-        + (fc2 ? "fc2 " : "") + (downsampler ? "reduction" : "") + "}";
+        + (fc2 ? "fc2 " : "") + (reductionAdapter ? "reduction" : "") + "}";
   }
 
   /** Builds an {@link MtLoraConfig}; per-stage lists default to rank 0, scale 1 and dropout 0. */
@@ -185,7 +223,7 @@ public final class MtLoraConfig {
     private boolean proj = true;
     private boolean fc1 = true;
     private boolean fc2 = true;
-    private boolean downsampler;
+    private boolean reductionAdapter;
 
     private Builder(List<String> tasks, int numStages) {
       Preconditions.checkArgument(numStages > 0, "numStages must be positive, found %s", numStages);
@@ -268,8 +306,8 @@ public final class MtLoraConfig {
     }
 
     /** MTLoRA+: a shared adapter on every patch-merging reduction (default false). */
-    public Builder downsampler(boolean enabled) {
-      this.downsampler = enabled;
+    public Builder reductionAdapter(boolean enabled) {
+      this.reductionAdapter = enabled;
       return this;
     }
 
@@ -284,6 +322,8 @@ public final class MtLoraConfig {
       for (String t : tasks) {
         Preconditions.checkArgument(!t.isEmpty() && t.matches("[A-Za-z0-9_]+"),
             "task names must be letters, digits or '_', found '%s'", t);
+        Preconditions.checkArgument(!t.equals(RESERVED_NAME), "'%s' is reserved (the task-agnostic adapters' name) and "
+            + "cannot name a task", t);
       }
       for (int i = 0; i < numStages; i++) {
         Preconditions.checkArgument(sharedRanks.get(i) >= 0, "shared rank of stage %s must be >= 0, found %s", i,

@@ -6,7 +6,7 @@ import com.google.common.collect.ImmutableMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.mtlora.core.nn.Dropout;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.nn.LayerNorm;
 import org.mtlora.core.nn.Linear;
 import org.mtlora.core.params.Init;

@@ -1,5 +1,8 @@
 package org.mtlora.core.nn;
 
+import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.graph.RandomMasks;
+
 import com.google.common.base.Preconditions;
 import org.nd4j.autodiff.samediff.SDVariable;
 

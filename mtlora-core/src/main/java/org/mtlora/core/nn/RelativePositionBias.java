@@ -1,5 +1,7 @@
 package org.mtlora.core.nn;
 
+import org.mtlora.core.graph.GraphContext;
+
 import com.google.common.base.Preconditions;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;

@@ -19,6 +19,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * trainable parameters into SameDiff variables and frozen ones into constants. Not thread-safe.
  */
 public final class ParameterRegistry {
+  private long revision;
   private final Map<String, ParamSpec> specs = new LinkedHashMap<>();
   private final Map<String, INDArray> values = new LinkedHashMap<>();
   private final Map<String, Boolean> trainable = new LinkedHashMap<>();
@@ -59,12 +60,14 @@ public final class ParameterRegistry {
       SplittableRandom own = rng.split();
       if (!values.containsKey(s.name())) {
         values.put(s.name(), s.init().create(s.shape(), own));
+        revision++;
       }
     }
   }
 
   /** Sets a value; its shape must equal the declared shape. The registry keeps the given array (no copy). */
   public void set(String name, INDArray value) {
+    revision++;
     ParamSpec s = spec(name);
     Preconditions.checkArgument(Arrays.equals(s.shape(), value.shape()),
         "%s: expected shape %s, found %s", name, Arrays.toString(s.shape()), Arrays.toString(value.shape()));
@@ -80,6 +83,22 @@ public final class ParameterRegistry {
     Preconditions.checkArgument(Arrays.equals(target.shape(), value.shape()), "%s: expected shape %s, found %s", name,
         Arrays.toString(target.shape()), Arrays.toString(value.shape()));
     target.assign(value.dataType() == target.dataType() ? value : value.castTo(target.dataType()));
+    revision++;
+  }
+
+  /**
+   * A counter that changes whenever a value is set, assigned or initialised through the registry or a policy is
+   * applied. Graphs copy values and trainable flags when they are built; they compare this counter to refuse running
+   * on a registry that changed since (see {@code GraphContext#checkCurrent}). Writing into {@link #get}'s array
+   * directly is not seen.
+   */
+  public long revision() {
+    return revision;
+  }
+
+  /** Records a change made by writing into {@link #get}'s arrays directly (advances {@link #revision()}). */
+  public void touch() {
+    revision++;
   }
 
   /** The current value (the registry's own array). */
@@ -94,6 +113,7 @@ public final class ParameterRegistry {
     for (ParamSpec s : specs.values()) {
       trainable.put(s.name(), !s.isBuffer() && policy.isTrainable(s));
     }
+    revision++;
   }
 
   /** Whether {@code name} trains under the last policy applied. */

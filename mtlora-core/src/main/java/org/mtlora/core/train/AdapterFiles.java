@@ -49,6 +49,18 @@ public final class AdapterFiles {
    * @return the size of the tensor file in bytes
    */
   public static long save(Path file, ParameterRegistry params, String modelDescription) throws IOException {
+    return save(file, sidecar(file), params, modelDescription, Map.of());
+  }
+
+  /**
+   * Writes the trainable tensors of {@code params} to {@code file} (its metadata also holds {@code
+   * modelDescription} under {@code model}) and the description file {@code sidecar}, which gets {@code extra}'s
+   * fields too (e.g. the library version). Both files are written atomically.
+   *
+   * @return the size of the tensor file in bytes
+   */
+  public static long save(Path file, Path sidecar, ParameterRegistry params, String modelDescription,
+      Map<String, String> extra) throws IOException {
     Map<String, INDArray> tensors = new LinkedHashMap<>();
     for (String name : adapterNames(params)) {
       INDArray v = params.get(name);
@@ -62,11 +74,13 @@ public final class AdapterFiles {
     Map<String, String> meta = FileHeaders.of(FORMAT, VERSION, params);
     meta.put("parameters", parameterNames.toString());
     meta.put("buffers", bufferNames.toString());
+    meta.put("model", json.readTree(modelDescription).toString());
     String hash = meta.get("frozen_sha256");
     SafeTensorsWriter.write(file, tensors, meta);
     ObjectNode side = json.createObjectNode();
     side.put("format", FORMAT);
     side.put("version", VERSION);
+    extra.forEach(side::put);
     side.put("frozen_sha256", hash);
     side.put("tensors", tensors.size());
     side.put("parameters", params.report().trainableParameters());
@@ -74,8 +88,19 @@ public final class AdapterFiles {
     side.set("buffer_names", bufferNames);
     side.set("model", json.readTree(modelDescription));
     byte[] bytes = json.writerWithDefaultPrettyPrinter().writeValueAsString(side).getBytes(StandardCharsets.UTF_8);
-    AtomicFiles.write(sidecar(file), ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
+    AtomicFiles.write(sidecar, ch -> ch.write(java.nio.ByteBuffer.wrap(bytes)));
     return Files.size(file);
+  }
+
+  /**
+   * The model description stored in an adapter file's metadata ({@code model}, compact JSON), or empty for files
+   * written before version 0.1 kept it there. The file's format is checked first.
+   */
+  public static java.util.Optional<String> storedModel(Path file) throws IOException {
+    try (SafeTensorsReader r = SafeTensorsReader.open(file)) {
+      FileHeaders.verifyFormat(file, r.metadata(), FORMAT, VERSION, "adapter file");
+      return java.util.Optional.ofNullable(r.metadata().get("model"));
+    }
   }
 
   /** What an adapter file holds: the trainable parameters, then every buffer, in declaration order. */

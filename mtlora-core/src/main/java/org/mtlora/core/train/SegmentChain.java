@@ -11,10 +11,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.ObjIntConsumer;
-import org.mtlora.core.nn.Gradients;
-import org.mtlora.core.nn.GraphContext;
-import org.mtlora.core.nn.RandomMasks;
-import org.mtlora.core.nn.SessionMemory;
+import org.mtlora.core.graph.Gradients;
+import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.graph.RandomMasks;
+import org.mtlora.core.graph.SessionMemory;
 import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -349,9 +349,29 @@ public final class SegmentChain implements TrainableGraph {
   }
 
   @Override
+  public void checkCurrent() {
+    for (int k = 0; k < numGraphs(); k++) {
+      context(k).checkCurrent();
+    }
+  }
+
+  @Override
+  public void markCurrent() {
+    for (int k = 0; k < numGraphs(); k++) {
+      context(k).markCurrent();
+    }
+  }
+
+  /**
+   * Copies the trainable values into the registry; other graphs built from it before are then out of date (their
+   * {@code checkCurrent} refuses to run), this one stays current.
+   */
+  @Override
   public void syncToRegistry() {
     for (int k = 0; k < numGraphs(); k++) {
       context(k).syncToRegistry();
     }
+    params.touch();
+    markCurrent();
   }
 }

@@ -2,7 +2,7 @@ package org.mtlora.core.train;
 
 import com.google.common.collect.ImmutableMap;
 import java.util.Map;
-import org.mtlora.core.nn.RandomMasks;
+import org.mtlora.core.graph.RandomMasks;
 import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -49,4 +49,13 @@ public interface TrainableGraph {
 
   /** Copies the current trainable values back into {@link #params()}. */
   void syncToRegistry();
+
+  /**
+   * Refuses, with {@link IllegalStateException}, a graph whose registry changed since it was built (see {@link
+   * org.mtlora.core.graph.GraphContext#checkCurrent}).
+   */
+  void checkCurrent();
+
+  /** Declares the graph in step with its registry again (after values were copied into both). */
+  void markCurrent();
 }

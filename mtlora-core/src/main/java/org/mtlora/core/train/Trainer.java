@@ -44,6 +44,7 @@ public final class Trainer {
    */
   public Result fit(TrainableGraph graph, BatchSource data, Path resumeFrom) throws IOException {
     ParameterRegistry params = graph.params();
+    graph.checkCurrent();
     List<String> trainable = params.trainableNames();
     Preconditions.checkArgument(!trainable.isEmpty(), "nothing to train: the freezing policy leaves no trainable "
         + "parameter");
@@ -74,6 +75,7 @@ public final class Trainer {
       for (String name : trainable) {
         live.get(name).assign(params.get(name));
       }
+      graph.markCurrent(); // the checkpoint's values are now in both
       start = state.step();
       LOG.info("resumed from {} at step {}", resumeFrom, start);
     }

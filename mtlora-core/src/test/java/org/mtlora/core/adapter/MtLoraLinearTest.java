@@ -9,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;

@@ -1,5 +1,7 @@
 package org.mtlora.core.nn;
 
+import org.mtlora.core.graph.GraphContext;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,5 +1,8 @@
 package org.mtlora.core.nn;
 
+import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.graph.RandomMasks;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.mtlora.core.adapter.MtLoraLinear;
-import org.mtlora.core.nn.GraphContext;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.nn.LayerNorm;
 import org.mtlora.core.testing.GradientCheck;
 import org.nd4j.autodiff.samediff.SDVariable;

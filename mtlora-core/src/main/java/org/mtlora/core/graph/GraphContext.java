@@ -1,4 +1,4 @@
-package org.mtlora.core.nn;
+package org.mtlora.core.graph;
 
 import com.google.common.base.Preconditions;
 import java.util.HashMap;
@@ -22,6 +22,7 @@ public final class GraphContext {
   private final RandomMasks masks;
   private final DataType dataType;
   private final Map<String, SDVariable> created = new HashMap<>();
+  private long builtAt;
 
   private GraphContext(SameDiff sd, ParameterRegistry params, boolean training, DataType dataType,
       RandomMasks masks) {
@@ -31,6 +32,7 @@ public final class GraphContext {
     this.masks = Preconditions.checkNotNull(masks, "masks");
     Preconditions.checkArgument(dataType.isFPType(), "graph data type must be floating point, found %s", dataType);
     this.dataType = dataType;
+    this.builtAt = params.revision();
   }
 
   /** A training-mode context (dropout, drop path and batch statistics active). */
@@ -103,6 +105,24 @@ public final class GraphContext {
       concrete[i] = Math.max(concrete[i], 1);
     }
     return sd.var(name, Nd4j.zeros(dataType, concrete));
+  }
+
+  /**
+   * Refuses to run a graph whose registry changed after it was built (weights loaded or assigned, a policy applied):
+   * the graph holds copies, so the change would be silently ignored.
+   *
+   * @throws IllegalStateException naming what to do
+   */
+  public void checkCurrent() {
+    if (params.revision() != builtAt) {
+      throw new IllegalStateException("parameters were loaded, assigned or re-frozen after this graph was built; the "
+          + "graph holds copies and would ignore the change: build the graph again (load weights first, then build)");
+    }
+  }
+
+  /** Declares the graph in step with its registry again (after values were copied into both, e.g. on resume). */
+  public void markCurrent() {
+    builtAt = params.revision();
   }
 
   /** Copies the current values of the graph's trainable variables back into the registry (as float32). */

@@ -1,4 +1,4 @@
-package org.mtlora.core.nn;
+package org.mtlora.core.graph;
 
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;

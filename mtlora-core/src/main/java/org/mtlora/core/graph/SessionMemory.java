@@ -1,4 +1,4 @@
-package org.mtlora.core.nn;
+package org.mtlora.core.graph;
 
 import org.nd4j.autodiff.samediff.SameDiff;
 

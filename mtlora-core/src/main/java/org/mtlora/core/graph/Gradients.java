@@ -1,4 +1,4 @@
-package org.mtlora.core.nn;
+package org.mtlora.core.graph;
 
 import java.io.OutputStream;
 import java.io.PrintStream;
