@@ -6,13 +6,11 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.mtlora.core.io.LoadReport;
 import org.mtlora.core.graph.GraphContext;
-import org.mtlora.core.graph.SessionMemory;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.params.ParameterReport;
 import org.mtlora.core.train.BatchSource;
@@ -26,6 +24,7 @@ import org.mtlora.core.train.TrainerConfig;
 import org.mtlora.core.train.TrainingListener;
 import org.mtlora.heads.AdapterFolder;
 import org.mtlora.heads.Evaluator;
+import org.mtlora.heads.InferenceModel;
 import org.mtlora.heads.MultiTaskConfig;
 import org.mtlora.heads.MultiTaskModel;
 import org.mtlora.metrics.DeltaM;
@@ -48,6 +47,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * model.saveAdapters(Path.of("adapters"));                 // save_pretrained(dir)
  * MtLoraModel again = MtLoraModel.fromAdapters(Path.of("adapters"), weights);  // from_pretrained(dir)
  * Map<String, INDArray> out = again.predict(images);        // per task, [B, K, S, S]
+ * again.merge().export(Path.of("model.sd"));                // merge_and_unload(); plain SameDiff file
  * }</pre>
  *
  * <p>The model owns its parameters: frozen backbone weights from the pretrained file, everything else initialised
@@ -205,23 +205,25 @@ public final class MtLoraModel {
    * @param input {@code [B, 3, S, S]}, RGB, ImageNet-normalised, float
    */
   public ImmutableMap<String, INDArray> predict(INDArray input) {
-    int s = config.swin().imgSize();
-    long[] shape = input.shape();
-    Preconditions.checkArgument(shape.length == 4 && shape[1] == config.swin().inChans() && shape[2] == s
-        && shape[3] == s, "input must be [B, %s, %s, %s] (NCHW, ImageNet-normalised), found %s",
-        config.swin().inChans(), s, s, Arrays.toString(shape));
     if (inference == null || params.revision() != inferenceRevision) {
       inference = model.build(GraphContext.evaluation(SameDiff.create(), params, DataType.FLOAT), false);
       inferenceRevision = params.revision();
     }
-    List<String> names = new ArrayList<>();
-    inference.outputs().values().forEach(v -> names.add(v.name()));
-    INDArray x = input.dataType() == DataType.FLOAT ? input : input.castTo(DataType.FLOAT);
-    Map<String, INDArray> out = inference.sd().output(Map.of(MultiTaskModel.INPUT, x), names);
-    SessionMemory.release(inference.sd());
-    ImmutableMap.Builder<String, INDArray> b = ImmutableMap.builder();
-    inference.outputs().forEach((task, v) -> b.put(task, out.get(v.name())));
-    return b.buildOrThrow();
+    return inference.predict(input);
+  }
+
+  /**
+   * The merged inference model of every task ({@link InferenceModel}: each shared adapter without task paths folded
+   * into its weight; exact, and smaller and faster than the training graph), which {@link InferenceModel#export}
+   * writes as a plain SameDiff file. This model is unchanged.
+   */
+  public InferenceModel merge() {
+    return InferenceModel.merged(config, params);
+  }
+
+  /** The merged inference model of one task: only what that task needs is computed ({@link #merge()}). */
+  public InferenceModel merge(String task) {
+    return InferenceModel.singleTask(config, params, task);
   }
 
   /**

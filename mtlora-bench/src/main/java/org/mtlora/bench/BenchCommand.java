@@ -24,6 +24,7 @@ import org.mtlora.heads.MultiTaskConfig;
 import org.mtlora.heads.ActivationCheckpointing;
 import org.nd4j.autodiff.listeners.profiler.ProfilingListener;
 import org.nd4j.autodiff.listeners.profiler.comparison.ProfileAnalyzer;
+import org.mtlora.heads.InferenceModel;
 import org.mtlora.heads.MultiTaskModel;
 import org.mtlora.swin.SwinConfig;
 import org.mtlora.tasks.Task;
@@ -62,6 +63,16 @@ final class BenchCommand implements Callable<Integer> {
       + "(Chrome trace format) and print the ops that took the most time")
   Path profile;
 
+  @Option(names = "--merged", description = "eval mode: time the merged inference model (adapters folded into the "
+      + "weights where no task path needs them)")
+  boolean merged;
+
+  @Option(names = "--task", description = "eval mode: time the merged single-task model of this task")
+  String task;
+
+  private long peakRss = -1;
+  private double mergeError = Double.NaN;
+
   @Option(names = "--iters", defaultValue = "3", description = "timed iterations (default ${DEFAULT-VALUE})")
   int iters;
 
@@ -73,6 +84,9 @@ final class BenchCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     options.validate();
     OptionChecks.benchmark(options.sharedRank, options.taskRank, options.imgSize, batch, iters, warmup);
+    if ((merged || task != null) && !mode.equals("eval")) {
+      throw new IllegalArgumentException("--merged and --task time inference models: they need --mode eval");
+    }
     if (!mode.equals("train") && !mode.equals("eval")) {
       throw new IllegalArgumentException("--mode must be train or eval, found '" + mode + "'");
     }
@@ -93,6 +107,19 @@ final class BenchCommand implements Callable<Integer> {
       new Trainer(TrainerConfig.builder(schedule).build(), List.of((StepResult r) -> {
         record(out, r.step(), r.seconds(), times);
       })).fit(g, step -> data, null);
+    } else if (merged || task != null) {
+      randomiseAdapterB(params); // B is 0 at initialisation: make the merged deltas real
+      InferenceModel inference = task == null ? InferenceModel.merged(model.config(), params)
+          : OptionChecks.named("--task", task, () -> InferenceModel.singleTask(model.config(), params, task));
+      Map<String, INDArray> last = null;
+      for (int i = 0; i < total; i++) {
+        long t0 = System.nanoTime();
+        last = inference.predict(data.get(MultiTaskModel.INPUT));
+        record(out, i, (System.nanoTime() - t0) / 1e9, times);
+      }
+      peakRss = ProcessMemory.peakRssMib(); // before the unmerged forward below
+      mergeError = maxDifference(model, params, data.get(MultiTaskModel.INPUT), last);
+      out.printf(Locale.ROOT, "max |merged - unmerged| over the outputs: %.3g%n", mergeError);
     } else {
       MultiTaskModel.Graph g = model.build(GraphContext.evaluation(SameDiff.create(), params, DataType.FLOAT), false);
       attachProfiler(List.of(g.sd()));
@@ -106,14 +133,19 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     printProfile(out);
+    if (peakRss < 0) {
+      peakRss = ProcessMemory.peakRssMib();
+    }
     double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-    out.printf(Locale.ROOT, "{\"bench\":\"model\",\"mode\":\"%s\",\"backbone\":\"%s\",\"img_size\":%d,\"policy\":\"%s\",\"checkpointing\":\"%s\","
+    String variant = train ? "training" : task != null ? "merged-" + task : merged ? "merged" : "unmerged";
+    out.printf(Locale.ROOT, "{\"bench\":\"model\",\"variant\":\"%s\",\"mode\":\"%s\",\"backbone\":\"%s\",\"img_size\":%d,\"policy\":\"%s\",\"checkpointing\":\"%s\","
             + "\"shared_rank\":%d,\"task_rank\":%d,\"tasks\":%d,\"batch\":%d,\"median_s\":%.4f,\"min_s\":%.4f,"
-            + "\"max_s\":%.4f,\"peak_rss_mb\":%d,\"backend\":\"%s\",\"threads\":%d,\"blas_threads\":%d}%n",
-        mode, options.backbone, options.imgSize, options.method().label(), train ? recompute.label() : "none",
+            + "\"max_s\":%.4f,\"peak_rss_mb\":%d,\"max_abs_diff_vs_unmerged\":%.3g,\"backend\":\"%s\","
+            + "\"threads\":%d,\"blas_threads\":%d}%n",
+        variant, mode, options.backbone, options.imgSize, options.method().label(), train ? recompute.label() : "none",
         options.sharedRank, options.taskRank, options.tasks.size(), batch,
         sorted.length == 0 ? Double.NaN : sorted[sorted.length / 2], sorted.length == 0 ? Double.NaN : sorted[0],
-        sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1], ProcessMemory.peakRssMib(),
+        sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1], peakRss, mergeError,
         Nd4j.getBackend().getClass().getSimpleName(), Nd4j.getEnvironment().maxThreads(),
         Nd4j.factory().blas().getMaxThreads());
     out.flush();
@@ -143,6 +175,25 @@ final class BenchCommand implements Callable<Integer> {
     if (timed) {
       times.add(seconds);
     }
+  }
+
+  /** Every task-agnostic and task-specific B matrix set to N(0, 0.02^2) values drawn from a fixed seed. */
+  private static void randomiseAdapterB(ParameterRegistry params) {
+    Nd4j.getRandom().setSeed(7);
+    params.specs().stream().filter(s -> s.name().contains("lora_shared_B") || s.name().contains("lora_tasks_B"))
+        .forEach(s -> params.assign(s.name(), Nd4j.randn(DataType.FLOAT, s.shape()).muli(0.02)));
+  }
+
+  /** The largest absolute difference between the merged outputs and the unmerged evaluation forward's. */
+  private static double maxDifference(MultiTaskModel model, ParameterRegistry params, INDArray input,
+      Map<String, INDArray> merged) {
+    MultiTaskModel.Graph g = model.build(GraphContext.evaluation(SameDiff.create(), params, DataType.FLOAT), false);
+    double worst = 0;
+    for (Map.Entry<String, INDArray> e : merged.entrySet()) {
+      INDArray expected = g.sd().outputSingle(Map.of(MultiTaskModel.INPUT, input), g.outputs().get(e.getKey()).name());
+      worst = Math.max(worst, expected.sub(e.getValue()).amaxNumber().doubleValue());
+    }
+    return worst;
   }
 
   /** Random images and each task's valid random target, from a seed. */

@@ -25,16 +25,20 @@ import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
 import org.mtlora.data.PascalBatches;
 import org.mtlora.data.PascalContextDataset;
+import org.mtlora.data.PascalSample;
 import org.mtlora.data.SyntheticPascal;
 import org.mtlora.heads.Evaluator;
 import org.mtlora.heads.MultiTaskConfig;
 import org.mtlora.heads.ActivationCheckpointing;
 import org.mtlora.heads.AdapterFolder;
+import org.mtlora.heads.InferenceModel;
+import org.mtlora.heads.PredictionPictures;
 import org.mtlora.heads.MultiTaskModel;
 import org.mtlora.metrics.DeltaM;
 import org.mtlora.swin.SwinCheckpoints;
 import org.mtlora.swin.SwinConfig;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -79,6 +83,8 @@ final class DemoCommand implements Callable<Integer> {
 
   static final List<String> TASKS = List.of("semseg", "human_parts", "sal", "normals");
   static final int IMG = 64;
+  /** Validation images whose predictions the demo draws before and after fine-tuning. */
+  static final int PICTURES = 3;
 
   /** The demo's small backbone: 64x64 input, 16x16 tokens, two stages. */
   static SwinConfig backbone() {
@@ -148,6 +154,7 @@ final class DemoCommand implements Callable<Integer> {
     out.printf("%n[2/3] MTLoRA on the frozen backbone: %s%n%s", report.describe(), params.report().format());
     Map<String, Double> before = Evaluator.evaluate(model, params, valBatches, valBatches.evaluationBatches(),
         DeltaM.PAPER_BASELINES);
+    writePictures(folder.dir().resolve("pictures").resolve("before"), config, params, valBatches, val.size());
 
     // 3. Fine-tune adapters and decoders.
     if (from != null) {
@@ -168,6 +175,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     Map<String, Double> after = Evaluator.evaluate(model, params, valBatches, valBatches.evaluationBatches(),
         DeltaM.PAPER_BASELINES);
+    writePictures(folder.dir().resolve("pictures").resolve("after"), config, params, valBatches, val.size());
     Path adapters = folder.dir().resolve("adapters");
     AdapterFolder.save(adapters, config, params);
     long adapterBytes = Files.size(adapters.resolve(AdapterFolder.MODEL));
@@ -179,11 +187,23 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     writeMetrics(before, after, adapterBytes, (System.nanoTime() - t0) / 1e9);
-    out.printf(Locale.ROOT, "%nrun folder %s: log.csv, loss.png, adapters/ (%,d bytes of tensors), metrics.json, "
+    out.printf(Locale.ROOT, "%nrun folder %s: log.csv, loss.png, pictures/before|after/ (predictions), adapters/ "
+        + "(%,d bytes of tensors), metrics.json, "
         + "checkpoints/, pretrained-backbone.safetensors; %.0f s in all%n", runDir, adapterBytes,
         (System.nanoTime() - t0) / 1e9);
     out.flush();
     return 0;
+  }
+
+  /** Pictures of the first few validation images' predictions (merged model), to see what fine-tuning did. */
+  private static void writePictures(Path dir, MultiTaskConfig config, ParameterRegistry params, PascalBatches val,
+      int available) throws java.io.IOException {
+    InferenceModel merged = InferenceModel.merged(config, params);
+    for (int i = 0; i < Math.min(PICTURES, available); i++) {
+      PascalSample s = val.sample(i);
+      Map<String, INDArray> out = merged.predict(PascalBatches.tensors(List.of(s), IMG).get(MultiTaskModel.INPUT));
+      PredictionPictures.write(dir, s.id(), PredictionPictures.fromPlanar(s.image(), IMG), config.tasks(), out, 0);
+    }
   }
 
   /** Trains the plain backbone with decoders and writes its backbone under official Swin names. */

@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = MtloraCommand.Version.class,
     description = "Multi-task low-rank adaptation (MTLoRA) of Swin Transformers on Deeplearning4j SameDiff.",
-    subcommands = {DemoCommand.class, TrainCommand.class, EvalCommand.class, InfoCommand.class, ParamsCommand.class, ParityCommand.class, BenchCommand.class,
+    subcommands = {DemoCommand.class, TrainCommand.class, EvalCommand.class, ExportCommand.class, PredictCommand.class,
+      InfoCommand.class, ParamsCommand.class, ParityCommand.class, BenchCommand.class,
       BackboneBenchCommand.class,
       CommandLine.HelpCommand.class})
 public final class MtloraCommand implements Runnable {

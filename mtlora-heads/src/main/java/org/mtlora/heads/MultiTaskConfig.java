@@ -177,6 +177,17 @@ public final class MultiTaskConfig {
     return decoderHidden;
   }
 
+  /**
+   * The same model serving one task: only that task's adapters, downsampler and decoder (with its loss weight and
+   * per-task adapter sizes), the same backbone and decoder shape.
+   */
+  public MultiTaskConfig restrictedTo(String task) {
+    Task t = tasks.stream().filter(x -> x.name().equals(task)).findFirst().orElseThrow(
+        () -> new IllegalArgumentException("unknown task '" + task + "'; the model's tasks are " + taskNames()));
+    return builder(swin, adapters.retainTasks(List.of(task))).task(t, lossWeights.get(task))
+        .decoderChannels(decoderChannels).decoderHidden(decoderHidden).build();
+  }
+
   /** A builder holding this configuration (to change a field). */
   public Builder toBuilder() {
     Builder b = new Builder(swin, adapters).tasks(tasks).decoderChannels(decoderChannels).decoderHidden(decoderHidden);

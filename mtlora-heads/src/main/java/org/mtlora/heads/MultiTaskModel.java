@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.mtlora.core.adapter.MtLoraConfig;
 import org.mtlora.core.nn.BatchNorm;
 import org.mtlora.core.nn.BilinearResize;
 import org.mtlora.core.graph.GraphContext;
@@ -89,6 +90,28 @@ public final class MultiTaskModel {
       MultiTaskModel.updateRunningStats(batchNorm, params, results, batch);
     }
 
+    /**
+     * Every task's output for a batch of images ({@code out/<task>} by task name), from an evaluation graph.
+     *
+     * @param input {@code [B, inChans, S, S]} as the {@code input} placeholder declares
+     * @throws IllegalArgumentException naming the expected shape
+     */
+    public ImmutableMap<String, INDArray> predict(INDArray input) {
+      long[] want = sd.getVariable(INPUT).getShape();
+      long[] shape = input.shape();
+      Preconditions.checkArgument(shape.length == 4 && shape[1] == want[1] && shape[2] == want[2]
+          && shape[3] == want[3], "input must be [B, %s, %s, %s] (NCHW, ImageNet-normalised), found %s", want[1],
+          want[2], want[3], java.util.Arrays.toString(shape));
+      List<String> names = new ArrayList<>();
+      outputs.values().forEach(v -> names.add(v.name()));
+      INDArray x = input.dataType() == context.dataType() ? input : input.castTo(context.dataType());
+      Map<String, INDArray> out = sd.output(Map.of(INPUT, x), names);
+      org.mtlora.core.graph.SessionMemory.release(sd);
+      ImmutableMap.Builder<String, INDArray> b = ImmutableMap.builder();
+      outputs.forEach((task, v) -> b.put(task, out.get(v.name())));
+      return b.buildOrThrow();
+    }
+
     /** Names of the batch-norm statistic variables (to request with a training forward). */
     public List<String> batchNormOutputs() {
       return MultiTaskModel.batchNormOutputs(batchNorm);
@@ -116,8 +139,13 @@ public final class MultiTaskModel {
   }
 
   public MultiTaskModel(MultiTaskConfig config) {
+    this(config, config.lora());
+  }
+
+  /** The model of {@code config} with another adapter placement (e.g. {@link MtLoraConfig#forMergedInference()}). */
+  MultiTaskModel(MultiTaskConfig config, MtLoraConfig placement) {
     this.config = config;
-    this.backbone = new SwinBackbone(config.swin(), config.lora());
+    this.backbone = new SwinBackbone(config.swin(), placement);
     List<Integer> in = new ArrayList<>();
     List<Integer> res = new ArrayList<>();
     for (int i = 0; i < config.swin().numStages(); i++) {

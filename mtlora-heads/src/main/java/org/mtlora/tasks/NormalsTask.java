@@ -57,6 +57,12 @@ record NormalsTask(String name, double defaultWeight) implements Task {
     return false;
   }
 
+  /** The normalised vectors as RGB {@code (n + 1) / 2}. */
+  @Override
+  public java.awt.image.BufferedImage picture(INDArray prediction) {
+    return Pictures.normalMap(prediction);
+  }
+
   /** Random unit vectors facing the camera ({@code z > 0}), every pixel valid. */
   @Override
   public INDArray randomTarget(int batch, int size, SplittableRandom random) {

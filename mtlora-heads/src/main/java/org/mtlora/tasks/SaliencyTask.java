@@ -61,6 +61,12 @@ record SaliencyTask(String name, double defaultWeight) implements Task {
     return true;
   }
 
+  /** The saliency probability (sigmoid of the logit) as a heat map. */
+  @Override
+  public java.awt.image.BufferedImage picture(INDArray prediction) {
+    return Pictures.heatMap(Transforms.sigmoid(prediction.slice(0), true));
+  }
+
   @Override
   public INDArray randomTarget(int batch, int size, SplittableRandom random) {
     float[] v = new float[batch * size * size];

@@ -58,6 +58,17 @@ record SegmentationTask(String name, int outputChannels, double defaultWeight) i
     return true;
   }
 
+  /** The most likely class of each pixel in the PASCAL VOC palette. */
+  @Override
+  public java.awt.image.BufferedImage picture(INDArray prediction) {
+    return Pictures.classMap(prediction);
+  }
+
+  @Override
+  public boolean overlaysImage() {
+    return true;
+  }
+
   @Override
   public INDArray randomTarget(int batch, int size, SplittableRandom random) {
     float[] v = new float[batch * size * size];

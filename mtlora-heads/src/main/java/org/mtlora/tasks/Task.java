@@ -1,5 +1,6 @@
 package org.mtlora.tasks;
 
+import java.awt.image.BufferedImage;
 import java.util.SplittableRandom;
 import org.mtlora.metrics.TaskMeter;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -59,4 +60,18 @@ public interface Task {
    * size]}, float), drawn from {@code random}: what benchmarks and tests feed when no data set is at hand.
    */
   INDArray randomTarget(int batch, int size, SplittableRandom random);
+
+  /**
+   * One image's prediction as a picture people can look at. Default: the first channel in grey levels.
+   *
+   * @param prediction {@code [outputChannels, H, W]}, the task's output for one image
+   */
+  default BufferedImage picture(INDArray prediction) {
+    return Pictures.grey(prediction);
+  }
+
+  /** Whether {@link #picture} is also worth showing blended over the input image (class maps). */
+  default boolean overlaysImage() {
+    return false;
+  }
 }

@@ -36,13 +36,18 @@ class AdapterFolderTest {
 
   /** Every trainable parameter and buffer set to random values, as after training. */
   static void scramble(ParameterRegistry params, long seed) {
+    scramble(params, seed, 1.0);
+  }
+
+  /** As {@link #scramble(ParameterRegistry, long)}, values in {@code [-scale/2, scale/2)} (variances 0.5 to 1.5). */
+  static void scramble(ParameterRegistry params, long seed, double scale) {
     SplittableRandom r = new SplittableRandom(seed);
     for (var s : params.specs()) {
       if (params.isTrainable(s.name()) || s.isBuffer() && !s.isCounter()) {
         INDArray v = params.get(s.name());
         double[] d = new double[(int) v.length()];
         for (int i = 0; i < d.length; i++) {
-          d[i] = s.name().endsWith("running_var") ? 0.5 + r.nextDouble() : r.nextDouble() - 0.5;
+          d[i] = s.name().endsWith("running_var") ? 0.5 + r.nextDouble() : scale * (r.nextDouble() - 0.5);
         }
         params.assign(s.name(), Nd4j.createFromArray(d).reshape(v.shape()).castTo(v.dataType()));
       }

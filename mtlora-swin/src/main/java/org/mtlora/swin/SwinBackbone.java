@@ -5,6 +5,7 @@ import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.mtlora.core.adapter.LoraMode;
 import org.mtlora.core.adapter.MtLoraConfig;
 import org.mtlora.core.adapter.MtLoraLinear;
 import org.mtlora.core.graph.GraphContext;
@@ -28,6 +29,8 @@ public final class SwinBackbone {
 
   private final SwinConfig swin;
   private final MtLoraConfig lora;
+  private final ImmutableList.Builder<MtLoraLinear> layers = ImmutableList.builder(); // filled while constructing
+  private final ImmutableList<MtLoraLinear> denseLayers;
   private final PatchEmbed patchEmbed;
   private final ImmutableList<SwinStage> stages;
 
@@ -83,14 +86,19 @@ public final class SwinBackbone {
         String p = PREFIX + ".layers." + i + ".downsample";
         MtLoraLinear.Builder red = MtLoraLinear.builder(p + ".reduction", 4L * dim, 2L * dim).bias(false)
             .baseRole(Role.REDUCTION);
-        red = lora.reductionAdapterEnabled()
-            ? red.shared(lora.sharedRank(i), lora.sharedScale(i)).dropout(lora.dropout(i)).mode(lora.sharedMode())
-            : red.plain();
-        merge = new PatchMerging(p, res, dim, red.build());
+        if (!lora.reductionAdapterEnabled()) {
+          red = red.plain();
+        } else if (!lora.mergedInference()) {
+          red = red.shared(lora.sharedRank(i), lora.sharedScale(i)).dropout(lora.dropout(i)).mode(lora.sharedMode());
+        } // merged: the adapter's delta is folded into the reduction's weight
+        MtLoraLinear reduction = red.build();
+        layers.add(reduction);
+        merge = new PatchMerging(p, res, dim, reduction);
       }
       built.add(new SwinStage(i, blocks.build(), merge, lora.tasks()));
     }
     this.stages = built.build();
+    this.denseLayers = layers.build();
   }
 
   /** An adapted (or plain) dense layer at one site; task adapters only in a stage's last block. */
@@ -98,17 +106,30 @@ public final class SwinBackbone {
       boolean taskBlock) {
     MtLoraLinear.Builder b = MtLoraLinear.builder(prefix, in, out).bias(bias);
     if (!enabled) {
-      return b.plain().build();
+      MtLoraLinear plain = b.plain().build();
+      layers.add(plain);
+      return plain;
     }
-    b.shared(lora.sharedRank(stage), lora.sharedScale(stage)).dropout(lora.dropout(stage)).mode(lora.sharedMode());
-    if (taskBlock) {
-      for (String t : lora.tasks()) {
-        if (lora.taskRank(t, stage) > 0) {
-          b.task(t, lora.taskRank(t, stage), lora.taskScale(t, stage));
+    boolean taskPaths = taskBlock && lora.sharedMode() != LoraMode.LORA_ONLY
+        && lora.tasks().stream().anyMatch(t -> lora.taskRank(t, stage) > 0);
+    if (!lora.mergedInference() || taskPaths) { // merged: a layer without task paths folds its shared delta in
+      b.shared(lora.sharedRank(stage), lora.sharedScale(stage)).dropout(lora.dropout(stage)).mode(lora.sharedMode());
+      if (taskBlock) {
+        for (String t : lora.tasks()) {
+          if (lora.taskRank(t, stage) > 0) {
+            b.task(t, lora.taskRank(t, stage), lora.taskScale(t, stage));
+          }
         }
       }
     }
-    return b.build();
+    MtLoraLinear layer = b.build();
+    layers.add(layer);
+    return layer;
+  }
+
+  /** Every dense layer (the four sites of each block and each patch-merging reduction), in construction order. */
+  public ImmutableList<MtLoraLinear> denseLayers() {
+    return denseLayers;
   }
 
   public SwinConfig swinConfig() {

@@ -100,6 +100,20 @@ public final class AdapterConfig {
     return mode;
   }
 
+  /** This configuration without the per-task sizes of tasks outside {@code tasks} (for a model of fewer tasks). */
+  public AdapterConfig retainTasks(java.util.Collection<String> tasks) {
+    Builder b = toBuilder();
+    b.allStages = retain(allStages, tasks);
+    b.stages.replaceAll((i, st) -> retain(st, tasks));
+    return b.build();
+  }
+
+  private static StageAdapters retain(StageAdapters st, java.util.Collection<String> tasks) {
+    Map<String, LoraSize> kept = new java.util.LinkedHashMap<>(st.taskOverrides());
+    kept.keySet().retainAll(tasks);
+    return new StageAdapters(st.shared(), st.task(), ImmutableMap.copyOf(kept), st.dropout());
+  }
+
   /** A builder holding this configuration. */
   public Builder toBuilder() {
     Builder b = new Builder(method);

@@ -34,6 +34,7 @@ public final class MtLoraConfig {
   private final boolean fc1;
   private final boolean fc2;
   private final boolean reductionAdapter;
+  private final boolean mergedInference;
 
   private MtLoraConfig(Builder b) {
     this.enabled = b.enabled;
@@ -55,6 +56,7 @@ public final class MtLoraConfig {
     this.fc1 = b.fc1;
     this.fc2 = b.fc2;
     this.reductionAdapter = b.reductionAdapter;
+    this.mergedInference = b.mergedInference;
   }
 
   /** A builder for {@code numStages} stages and the given tasks (in order). */
@@ -160,6 +162,22 @@ public final class MtLoraConfig {
     return enabled && reductionAdapter;
   }
 
+  /**
+   * Whether this is the placement of a merged inference model: shared adapters are kept only in layers that also
+   * have task paths; everywhere else the shared delta is folded into the dense weight (see {@link
+   * MtLoraLinear#deltaWeight}), so those layers are plain products.
+   */
+  public boolean mergedInference() {
+    return mergedInference;
+  }
+
+  /** This placement for a merged inference model ({@link #mergedInference()}). */
+  public MtLoraConfig forMergedInference() {
+    Builder b = toBuilder();
+    b.mergedInference = true;
+    return b.build();
+  }
+
   private String checkTask(String task) {
     Preconditions.checkArgument(taskRanks.containsKey(task), "unknown task '%s'; the configuration has tasks %s",
         task, tasks);
@@ -184,6 +202,7 @@ public final class MtLoraConfig {
     b.fc1 = fc1;
     b.fc2 = fc2;
     b.reductionAdapter = reductionAdapter;
+    b.mergedInference = mergedInference;
     return b;
   }
 
@@ -192,7 +211,8 @@ public final class MtLoraConfig {
     return o instanceof MtLoraConfig c && enabled == c.enabled && tasks.equals(c.tasks)
         && sharedRanks.equals(c.sharedRanks) && sharedScales.equals(c.sharedScales) && taskRanks.equals(c.taskRanks)
         && taskScales.equals(c.taskScales) && dropout.equals(c.dropout) && sharedMode == c.sharedMode && qkv == c.qkv
-        && proj == c.proj && fc1 == c.fc1 && fc2 == c.fc2 && reductionAdapter == c.reductionAdapter;
+        && proj == c.proj && fc1 == c.fc1 && fc2 == c.fc2 && reductionAdapter == c.reductionAdapter
+        && mergedInference == c.mergedInference;
   }
 
   @Override
@@ -224,6 +244,7 @@ public final class MtLoraConfig {
     private boolean fc1 = true;
     private boolean fc2 = true;
     private boolean reductionAdapter;
+    private boolean mergedInference;
 
     private Builder(List<String> tasks, int numStages) {
       Preconditions.checkArgument(numStages > 0, "numStages must be positive, found %s", numStages);

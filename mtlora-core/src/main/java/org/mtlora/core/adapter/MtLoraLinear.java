@@ -100,7 +100,8 @@ public final class MtLoraLinear {
     return taskRanks;
   }
 
-  private boolean adapted() {
+  /** Whether the layer is an MTLoRA module with adapters (shared rank > 0); otherwise a dense layer. */
+  public boolean adapted() {
     return sharedRank > 0;
   }
 

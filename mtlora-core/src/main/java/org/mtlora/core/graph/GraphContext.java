@@ -16,6 +16,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * honours), the mode (training or evaluation), the random-mask declarations and the graph's floating-point type.
  */
 public final class GraphContext {
+  /** Name of the scalar constant that marks an evaluation graph (see {@link #evaluation}). */
+  public static final String INFERENCE_ONLY = "mtlora.inference_only";
+
   private final SameDiff sd;
   private final ParameterRegistry params;
   private final boolean training;
@@ -48,9 +51,21 @@ public final class GraphContext {
     return new GraphContext(sd, params, true, dataType, masks);
   }
 
-  /** An evaluation-mode context (stochastic layers are the identity, batch norm uses running statistics). */
+  /**
+   * An evaluation-mode context (stochastic layers are the identity, batch norm uses running statistics). The graph is
+   * marked as never differentiated ({@link #INFERENCE_ONLY}), so that it holds only SameDiff's stock ops and a
+   * program with nothing but ND4J on its class path can load it once saved.
+   */
   public static GraphContext evaluation(SameDiff sd, ParameterRegistry params, DataType dataType) {
+    if (!sd.hasVariable(INFERENCE_ONLY)) {
+      sd.constant(INFERENCE_ONLY, Nd4j.scalar(dataType, 0));
+    }
     return new GraphContext(sd, params, false, dataType, new RandomMasks());
+  }
+
+  /** Whether {@code sd} was marked by {@link #evaluation} as a graph that is never differentiated. */
+  public static boolean isInferenceOnly(SameDiff sd) {
+    return sd.hasVariable(INFERENCE_ONLY);
   }
 
   public SameDiff sd() {

@@ -1,5 +1,6 @@
 package org.mtlora.core.nn;
 
+import org.mtlora.core.graph.GraphContext;
 import java.lang.reflect.Field;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -39,12 +40,13 @@ public final class FrozenWeightMatmul extends Mmul {
 
   /**
    * {@code x W^T} when {@code transposeWeight}, else {@code x W}, for 2-D operands: with this op when {@code W} is a
-   * constant (its gradient is never needed), with SameDiff's {@code mmul} otherwise.
+   * constant (its gradient is never needed) in a graph that may be differentiated, with SameDiff's {@code mmul}
+   * otherwise (a trainable weight, or an evaluation graph, which then holds only stock ops).
    *
    * @param x {@code [N, in]}
    */
   public static SDVariable product(SameDiff sd, SDVariable x, SDVariable weight, boolean transposeWeight) {
-    if (weight.getVariableType() != VariableType.CONSTANT) {
+    if (weight.getVariableType() != VariableType.CONSTANT || GraphContext.isInferenceOnly(sd)) {
       return sd.mmul(x, weight, false, transposeWeight, false);
     }
     register();
