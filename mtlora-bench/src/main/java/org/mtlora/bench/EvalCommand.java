@@ -8,7 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.mtlora.MtLoraModel;
-import org.mtlora.core.train.AdapterFiles;
+import org.mtlora.core.io.AdapterFiles;
 import org.mtlora.data.PascalBatches;
 import org.mtlora.data.PascalContextDataset;
 import picocli.CommandLine;

@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.Properties;
 import org.mtlora.core.io.JsonDifference;
 import org.mtlora.core.params.ParameterRegistry;
-import org.mtlora.core.train.AdapterFiles;
+import org.mtlora.core.io.AdapterFiles;
 import org.mtlora.tasks.Task;
 
 /**

@@ -14,7 +14,6 @@ import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
-import org.mtlora.core.graph.RandomMasks;
 import org.mtlora.core.train.SegmentChain;
 import org.mtlora.swin.SwinBackbone;
 import org.mtlora.tasks.Task;
@@ -41,16 +40,6 @@ public final class MultiTaskModel {
   private final ImmutableMap<String, HrnetHead> heads;
 
   /**
-   * One head's batch-norm statistics in a training graph, for the running update.
-   *
-   * @param prefix parameter prefix of the batch norm ({@code decoders.decoders.<task>.last_layer.1})
-   * @param mean batch mean {@code [C]}
-   * @param var biased batch variance {@code [C]}
-   * @param countPerSample values per channel and sample (head resolution squared)
-   */
-  public record BatchNormStats(String prefix, SDVariable mean, SDVariable var, long countPerSample) {}
-
-  /**
    * A built graph.
    *
    * @param sd the graph
@@ -59,7 +48,7 @@ public final class MultiTaskModel {
    * @param headOutputs each head's output before the final upsample, NCHW
    * @param losses {@code loss/<task>} (empty when built without losses)
    * @param totalLoss {@code loss/total}, or null
-   * @param batchNorm training graphs only: statistics for the running update
+   * @param batchNorm training graphs only: the heads' batch-norm running updates
    * @param intermediates named backbone and decoder tensors (see {@link SwinBackbone.Features}, plus {@code
    *     downsampler.<task>.<i>} and {@code head.<task>})
    */
@@ -70,7 +59,7 @@ public final class MultiTaskModel {
       ImmutableMap<String, SDVariable> headOutputs,
       ImmutableMap<String, SDVariable> losses,
       SDVariable totalLoss,
-      ImmutableList<BatchNormStats> batchNorm,
+      ImmutableList<BatchNorm.RunningUpdate> batchNorm,
       ImmutableMap<String, SDVariable> intermediates) {
 
     /**
@@ -87,7 +76,7 @@ public final class MultiTaskModel {
 
     /** Applies the batch-norm running update (momentum 0.1) and counts the batch, from a forward's outputs. */
     public void updateRunningStats(ParameterRegistry params, Map<String, INDArray> results, int batch) {
-      MultiTaskModel.updateRunningStats(batchNorm, params, results, batch);
+      batchNorm.forEach(u -> u.apply(params, results, batch));
     }
 
     /**
@@ -114,26 +103,16 @@ public final class MultiTaskModel {
 
     /** Names of the batch-norm statistic variables (to request with a training forward). */
     public List<String> batchNormOutputs() {
-      return MultiTaskModel.batchNormOutputs(batchNorm);
+      return statisticNames(batchNorm);
     }
   }
 
-  private static void updateRunningStats(List<BatchNormStats> stats, ParameterRegistry params,
-      Map<String, INDArray> results, int batch) {
-    for (BatchNormStats s : stats) {
-      BatchNorm.updateRunning(params.get(s.prefix() + ".running_mean"), params.get(s.prefix() + ".running_var"),
-          results.get(s.mean().name()), results.get(s.var().name()), s.countPerSample() * batch,
-          BatchNorm.DEFAULT_MOMENTUM);
-      INDArray n = params.get(s.prefix() + ".num_batches_tracked");
-      n.assign(n.getDouble(0) + 1);
-    }
-  }
-
-  private static List<String> batchNormOutputs(List<BatchNormStats> stats) {
+  /** The graph variables the running updates read, mean then variance of each. */
+  static List<String> statisticNames(List<BatchNorm.RunningUpdate> updates) {
     List<String> names = new ArrayList<>();
-    stats.forEach(s -> {
-      names.add(s.mean().name());
-      names.add(s.var().name());
+    updates.forEach(u -> {
+      names.add(u.meanVariable());
+      names.add(u.varVariable());
     });
     return names;
   }
@@ -222,68 +201,24 @@ public final class MultiTaskModel {
     if (mode == ActivationCheckpointing.NONE) {
       return build(GraphContext.training(SameDiff.create(), params, dataType), true).trainable();
     }
-    RandomMasks masks = new RandomMasks();
-    List<SegmentChain.Segment> body = new ArrayList<>();
-    String shared = null;
-    for (int[] range : mode.ranges(backbone)) {
-      GraphContext c = GraphContext.training(SameDiff.create(), params, dataType, masks);
-      SDVariable x;
-      ImmutableMap<String, SDVariable> inputs;
-      if (range[0] == 0) {
-        x = inputPlaceholder(c);
-        inputs = ImmutableMap.of();
-      } else {
-        x = c.boundaryInput(shared, -1, backbone.inputChannels(range[0]));
-        inputs = ImmutableMap.of(shared, x);
-      }
-      SwinBackbone.Partial part = backbone.applyBlocks(c, x, range[0], range[1], new LinkedHashMap<>());
-      ImmutableMap.Builder<String, SegmentChain.Output> outputs = ImmutableMap.builder();
-      if (range[1] < backbone.numBlocks()) {
-        shared = "backbone.shared_before_block" + range[1];
-        outputs.put(shared, new SegmentChain.Output(c.sd().identity(shared, part.shared()),
-            new long[] {-1, backbone.inputChannels(range[1])}));
-      }
-      part.stages().forEach((stage, f) -> f.tasks().forEach((task, v) -> {
-        String name = stageTaskName(stage, task);
-        outputs.put(name, new SegmentChain.Output(c.sd().identity(name, v), new long[] {-1, f.channels()}));
-      }));
-      body.add(new SegmentChain.Segment(c, inputs, outputs.buildOrThrow()));
-    }
-    GraphContext c = GraphContext.training(SameDiff.create(), params, dataType, masks);
-    ImmutableMap.Builder<String, SDVariable> inputs = ImmutableMap.builder();
-    List<SwinBackbone.StageFeatures> stages = new ArrayList<>();
-    for (int i = 0; i < config.swin().numStages(); i++) {
-      ImmutableMap.Builder<String, SDVariable> tasks = ImmutableMap.builder();
-      for (Task t : config.tasks()) {
-        String name = stageTaskName(i, t.name());
-        SDVariable v = c.boundaryInput(name, -1, backbone.outputChannels(i));
-        tasks.put(t.name(), v);
-        inputs.put(name, v);
-      }
-      stages.add(new SwinBackbone.StageFeatures(null, tasks.buildOrThrow(), backbone.outputResolution(i),
-          backbone.outputChannels(i)));
-    }
-    Heads h = heads(c, stages, true);
-    SegmentChain.LossSegment last = new SegmentChain.LossSegment(c, inputs.buildOrThrow(), h.total(), h.losses(),
-        ImmutableList.copyOf(batchNormOutputs(h.stats())));
-    return new SegmentChain(body, last, (extras, batch) -> updateRunningStats(h.stats(), params, extras, batch));
+    return mode.chain(this, params, dataType);
   }
 
-  private static String stageTaskName(int stage, String task) {
+  static String stageTaskName(int stage, String task) {
     return "stage" + stage + ".task." + task;
   }
 
-  private SDVariable inputPlaceholder(GraphContext ctx) {
+  SDVariable inputPlaceholder(GraphContext ctx) {
     int img = config.swin().imgSize();
     return ctx.sd().placeHolder(INPUT, ctx.dataType(), -1, config.swin().inChans(), img, img);
   }
 
   /** What the per-task part (downsamplers, heads, upsampling, losses) adds to a graph. */
-  private record Heads(ImmutableMap<String, SDVariable> outputs, ImmutableMap<String, SDVariable> headOutputs,
-      ImmutableMap<String, SDVariable> losses, SDVariable total, ImmutableList<BatchNormStats> stats,
+  record Heads(ImmutableMap<String, SDVariable> outputs, ImmutableMap<String, SDVariable> headOutputs,
+      ImmutableMap<String, SDVariable> losses, SDVariable total, ImmutableList<BatchNorm.RunningUpdate> stats,
       Map<String, SDVariable> named) {}
 
-  private Heads heads(GraphContext ctx, List<SwinBackbone.StageFeatures> stages, boolean withLosses) {
+  Heads heads(GraphContext ctx, List<SwinBackbone.StageFeatures> stages, boolean withLosses) {
     SameDiff sd = ctx.sd();
     int img = config.swin().imgSize();
     DataType dt = ctx.dataType();
@@ -291,7 +226,7 @@ public final class MultiTaskModel {
     ImmutableMap.Builder<String, SDVariable> outputs = ImmutableMap.builder();
     ImmutableMap.Builder<String, SDVariable> headOutputs = ImmutableMap.builder();
     ImmutableMap.Builder<String, SDVariable> losses = ImmutableMap.builder();
-    ImmutableList.Builder<BatchNormStats> stats = ImmutableList.builder();
+    ImmutableList.Builder<BatchNorm.RunningUpdate> stats = ImmutableList.builder();
     SDVariable total = null;
     int r0 = backbone.outputResolution(0);
     for (Task t : config.tasks()) {
@@ -303,8 +238,8 @@ public final class MultiTaskModel {
       named.put("head." + t.name(), head.logits());
       headOutputs.put(t.name(), head.logits());
       if (head.batchNorm() != null) {
-        stats.add(new BatchNormStats(heads.get(t.name()).bnPrefix(), head.batchNorm().batchMean(),
-            head.batchNorm().batchVar(), (long) r0 * r0));
+        stats.add(new BatchNorm.RunningUpdate(heads.get(t.name()).bnPrefix(), head.batchNorm().batchMean().name(),
+            head.batchNorm().batchVar().name(), (long) r0 * r0));
       }
       SDVariable out = BilinearResize.nchw(ctx, head.logits(), t.outputChannels(), r0, r0, img, img);
       out = sd.identity("out/" + t.name(), out);

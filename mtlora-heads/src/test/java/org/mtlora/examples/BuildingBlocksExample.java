@@ -8,7 +8,7 @@ import org.mtlora.core.adapter.AdapterConfig;
 import org.mtlora.core.io.LoadReport;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.ParameterRegistry;
-import org.mtlora.core.train.AdapterFiles;
+import org.mtlora.core.io.AdapterFiles;
 import org.mtlora.core.train.BatchSource;
 import org.mtlora.core.train.ConsoleProgress;
 import org.mtlora.core.train.CsvLog;

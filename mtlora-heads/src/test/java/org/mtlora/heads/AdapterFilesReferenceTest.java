@@ -18,7 +18,7 @@ import org.mtlora.core.io.TensorInfo;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.testing.Fixtures;
-import org.mtlora.core.train.AdapterFiles;
+import org.mtlora.core.io.AdapterFiles;
 
 /**
  * An adapter file written for the fixture's configuration is one the reference accepts with {@code

@@ -22,7 +22,7 @@ import org.mtlora.core.adapter.StageAdapters;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
-import org.mtlora.core.train.AdapterFiles;
+import org.mtlora.core.io.AdapterFiles;
 import org.mtlora.core.train.BatchSource;
 import org.mtlora.core.train.Checkpoints;
 import org.mtlora.core.train.CsvLog;

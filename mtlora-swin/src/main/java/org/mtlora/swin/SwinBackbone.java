@@ -5,13 +5,11 @@ import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.mtlora.core.adapter.LoraMode;
 import org.mtlora.core.adapter.MtLoraConfig;
 import org.mtlora.core.adapter.MtLoraLinear;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
-import org.mtlora.core.params.Role;
 import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
@@ -29,7 +27,6 @@ public final class SwinBackbone {
 
   private final SwinConfig swin;
   private final MtLoraConfig lora;
-  private final ImmutableList.Builder<MtLoraLinear> layers = ImmutableList.builder(); // filled while constructing
   private final ImmutableList<MtLoraLinear> denseLayers;
   private final PatchEmbed patchEmbed;
   private final ImmutableList<SwinStage> stages;
@@ -64,67 +61,16 @@ public final class SwinBackbone {
         swin.imgSize());
     double[] dpr = swin.dropPathRates();
     ImmutableList.Builder<SwinStage> built = ImmutableList.builder();
-    int k = 0;
+    ImmutableList.Builder<MtLoraLinear> dense = ImmutableList.builder();
+    int firstBlock = 0;
     for (int i = 0; i < swin.numStages(); i++) {
-      int dim = swin.stageDim(i);
-      int res = swin.stageResolution(i);
-      int depth = swin.depths().get(i);
-      ImmutableList.Builder<SwinBlock> blocks = ImmutableList.builder();
-      for (int j = 0; j < depth; j++) {
-        String p = PREFIX + ".layers." + i + ".blocks." + j;
-        boolean last = j == depth - 1;
-        int hidden = (int) (dim * swin.mlpRatio());
-        blocks.add(new SwinBlock(p, dim, swin.numHeads().get(i), res, swin.windowSize(),
-            j % 2 == 0 ? 0 : swin.windowSize() / 2, dpr[k++],
-            site(p + ".attn.qkv", dim, 3 * dim, swin.qkvBias(), i, lora.qkvEnabled(), false),
-            site(p + ".attn.proj", dim, dim, true, i, lora.projEnabled(), last),
-            site(p + ".mlp.fc1", dim, hidden, true, i, lora.fc1Enabled(), last),
-            site(p + ".mlp.fc2", hidden, dim, true, i, lora.fc2Enabled(), last)));
-      }
-      PatchMerging merge = null;
-      if (i < swin.numStages() - 1) {
-        String p = PREFIX + ".layers." + i + ".downsample";
-        MtLoraLinear.Builder red = MtLoraLinear.builder(p + ".reduction", 4L * dim, 2L * dim).bias(false)
-            .baseRole(Role.REDUCTION);
-        if (!lora.reductionAdapterEnabled()) {
-          red = red.plain();
-        } else if (!lora.mergedInference()) {
-          red = red.shared(lora.sharedRank(i), lora.sharedScale(i)).dropout(lora.dropout(i)).mode(lora.sharedMode());
-        } // merged: the adapter's delta is folded into the reduction's weight
-        MtLoraLinear reduction = red.build();
-        layers.add(reduction);
-        merge = new PatchMerging(p, res, dim, reduction);
-      }
-      built.add(new SwinStage(i, blocks.build(), merge, lora.tasks()));
+      SwinStage stage = new SwinStage(i, swin, lora, dpr, firstBlock);
+      built.add(stage);
+      dense.addAll(stage.denseLayers());
+      firstBlock += swin.depths().get(i);
     }
     this.stages = built.build();
-    this.denseLayers = layers.build();
-  }
-
-  /** An adapted (or plain) dense layer at one site; task adapters only in a stage's last block. */
-  private MtLoraLinear site(String prefix, long in, long out, boolean bias, int stage, boolean enabled,
-      boolean taskBlock) {
-    MtLoraLinear.Builder b = MtLoraLinear.builder(prefix, in, out).bias(bias);
-    if (!enabled) {
-      MtLoraLinear plain = b.plain().build();
-      layers.add(plain);
-      return plain;
-    }
-    boolean taskPaths = taskBlock && lora.sharedMode() != LoraMode.LORA_ONLY
-        && lora.tasks().stream().anyMatch(t -> lora.taskRank(t, stage) > 0);
-    if (!lora.mergedInference() || taskPaths) { // merged: a layer without task paths folds its shared delta in
-      b.shared(lora.sharedRank(stage), lora.sharedScale(stage)).dropout(lora.dropout(stage)).mode(lora.sharedMode());
-      if (taskBlock) {
-        for (String t : lora.tasks()) {
-          if (lora.taskRank(t, stage) > 0) {
-            b.task(t, lora.taskRank(t, stage), lora.taskScale(t, stage));
-          }
-        }
-      }
-    }
-    MtLoraLinear layer = b.build();
-    layers.add(layer);
-    return layer;
+    this.denseLayers = dense.build();
   }
 
   /** Every dense layer (the four sites of each block and each patch-merging reduction), in construction order. */

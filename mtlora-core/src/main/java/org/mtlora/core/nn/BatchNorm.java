@@ -1,6 +1,8 @@
 package org.mtlora.core.nn;
 
 import com.google.common.base.Preconditions;
+import java.util.Map;
+import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -78,6 +80,25 @@ public final class BatchNorm {
     INDArray unbiased = batchVar.castTo(runningVar.dataType()).mul((double) count / (count - 1));
     runningMean.muli(1 - momentum).addi(batchMean.castTo(runningMean.dataType()).mul(momentum));
     runningVar.muli(1 - momentum).addi(unbiased.muli(momentum));
+  }
+
+  /**
+   * One batch norm's running update after a training forward: PyTorch's buffers {@code <prefix>.running_mean},
+   * {@code <prefix>.running_var} and {@code <prefix>.num_batches_tracked}, from the graph's batch statistics.
+   *
+   * @param prefix parameter prefix of the batch norm
+   * @param meanVariable graph variable of the batch mean {@code [C]}
+   * @param varVariable graph variable of the biased batch variance {@code [C]}
+   * @param countPerSample values per channel and sample (the spatial size)
+   */
+  public record RunningUpdate(String prefix, String meanVariable, String varVariable, long countPerSample) {
+    /** Applies the update (momentum 0.1) with the statistics of a forward's {@code results} and counts the batch. */
+    public void apply(ParameterRegistry params, Map<String, INDArray> results, int batch) {
+      updateRunning(params.get(prefix + ".running_mean"), params.get(prefix + ".running_var"),
+          results.get(meanVariable), results.get(varVariable), countPerSample * batch, DEFAULT_MOMENTUM);
+      INDArray n = params.get(prefix + ".num_batches_tracked");
+      n.assign(n.getDouble(0) + 1);
+    }
   }
 
   private static SDVariable narrow(SDVariable v, DataType type) {

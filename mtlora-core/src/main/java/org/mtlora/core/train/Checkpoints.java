@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.mtlora.core.io.FileHeaders;
 import org.mtlora.core.io.JsonDifference;
 import org.mtlora.core.io.SafeTensorsReader;
 import org.mtlora.core.io.SafeTensorsWriter;

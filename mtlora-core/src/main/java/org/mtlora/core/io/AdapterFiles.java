@@ -1,4 +1,4 @@
-package org.mtlora.core.train;
+package org.mtlora.core.io;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -11,10 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.mtlora.core.io.AtomicFiles;
-import org.mtlora.core.io.SafeTensorsReader;
-import org.mtlora.core.io.SafeTensorsWriter;
-import org.mtlora.core.io.TensorChecks;
 import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

@@ -1,4 +1,4 @@
-package org.mtlora.core.train;
+package org.mtlora.core.io;
 
 import com.google.common.base.Preconditions;
 import java.nio.file.Path;
@@ -6,12 +6,15 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.mtlora.core.params.ParameterRegistry;
 
-/** The metadata that checkpoints and adapter files share: format, version and the hash of the frozen weights. */
-final class FileHeaders {
+/**
+ * The metadata that checkpoints and adapter files share: format, version and the hash of the frozen weights, and the
+ * checks that refuse a file of another format, version or base, naming the file.
+ */
+public final class FileHeaders {
   private FileHeaders() {}
 
   /** Metadata naming the format, its version and the frozen weights of {@code params}. */
-  static Map<String, String> of(String format, int version, ParameterRegistry params) {
+  public static Map<String, String> of(String format, int version, ParameterRegistry params) {
     Map<String, String> meta = new LinkedHashMap<>();
     meta.put("format", format);
     meta.put("version", String.valueOf(version));
@@ -24,14 +27,14 @@ final class FileHeaders {
    *
    * @param kind what the file is, for the messages ("checkpoint", "adapter file")
    */
-  static void verify(Path file, Map<String, String> meta, String format, int version, String kind,
+  public static void verify(Path file, Map<String, String> meta, String format, int version, String kind,
       ParameterRegistry params) {
     verifyFormat(file, meta, format, version, kind);
     verifyFrozen(file, meta, kind, params);
   }
 
   /** Refuses, naming the file, a file of another format or version. */
-  static void verifyFormat(Path file, Map<String, String> meta, String format, int version, String kind) {
+  public static void verifyFormat(Path file, Map<String, String> meta, String format, int version, String kind) {
     Preconditions.checkArgument(format.equals(meta.get("format")), "%s: not an mtlora %s (format %s)", file, kind,
         meta.get("format"));
     Preconditions.checkArgument(String.valueOf(version).equals(meta.get("version")),
@@ -39,7 +42,7 @@ final class FileHeaders {
   }
 
   /** Refuses, naming the file, a file written for other frozen weights than those of {@code params}. */
-  static void verifyFrozen(Path file, Map<String, String> meta, String kind, ParameterRegistry params) {
+  public static void verifyFrozen(Path file, Map<String, String> meta, String kind, ParameterRegistry params) {
     String hash = params.frozenHash();
     Preconditions.checkArgument(hash.equals(meta.get("frozen_sha256")),
         "%s: this %s was written for different frozen weights (sha256 %s); this model's are %s (another "
@@ -50,7 +53,7 @@ final class FileHeaders {
    * One message for two name sets that differ: what only the file has and what only the model has (at most a few
    * names of each).
    */
-  static String setDifference(java.util.Set<String> inFile, java.util.Set<String> inModel) {
+  public static String setDifference(java.util.Set<String> inFile, java.util.Set<String> inModel) {
     java.util.Set<String> onlyFile = new java.util.TreeSet<>(inFile);
     onlyFile.removeAll(inModel);
     java.util.Set<String> onlyModel = new java.util.TreeSet<>(inModel);
