@@ -112,9 +112,9 @@ final class SwinBlock {
   private MtLoraLinear.Output attentionBranch(GraphContext ctx, SDVariable x) {
     SameDiff sd = ctx.sd();
     SDVariable h = LayerNorm.apply(sd, x, 2, ctx.param(prefix + ".norm1.weight"), ctx.param(prefix + ".norm1.bias"));
-    SDVariable grid = WindowOps.roll(sd, sd.reshape(h, -1, resolution, resolution, dim), resolution, resolution,
-        -shift); // [B, H, W, C]
-    SDVariable windows = WindowOps.partition(sd, grid, resolution, resolution, dim, window); // [B*nW*N, C]
+    // cyclic shift and window partition in one row reordering: [B*L, C] -> [B*nW*N, C]
+    SDVariable windows = WindowOps.reorderRows(sd, h, dim, WindowGeometry.windowOrder(resolution, resolution, window,
+        shift), orderName(false));
     int numWindows = (resolution / window) * (resolution / window);
     SDVariable mask = shift == 0 ? null
         : ctx.constant(prefix + ".attn_mask", WindowAttention.maskArray(resolution, resolution, window, shift));
@@ -123,8 +123,13 @@ final class SwinBlock {
 
   /** Window reverse and reverse shift, back to token rows {@code [B*L, C]}. */
   private SDVariable unroll(SameDiff sd, SDVariable windows) {
-    SDVariable grid = WindowOps.reverse(sd, windows, resolution, resolution, dim, window);
-    return sd.reshape(WindowOps.roll(sd, grid, resolution, resolution, shift), -1, dim);
+    return WindowOps.reorderRows(sd, windows, dim, WindowGeometry.inverse(WindowGeometry.windowOrder(resolution,
+        resolution, window, shift)), orderName(true));
+  }
+
+  /** The name of the gather index constant of this geometry (shared by the blocks and streams that have it). */
+  private String orderName(boolean inverse) {
+    return "window_order." + resolution + "." + window + "." + shift + (inverse ? ".inverse" : "");
   }
 
   /** norm2, fc1, GELU, fc2, with the task streams' own inputs to the task adapters. */

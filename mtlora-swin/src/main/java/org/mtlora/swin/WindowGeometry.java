@@ -80,6 +80,39 @@ public final class WindowGeometry {
     return mask;
   }
 
+  /**
+   * Where each row of the shifted window partition comes from: entry {@code p} of the result is the token index
+   * {@code y * w + x} (row-major grid of one image) that lands at position {@code p} of the windows after {@code
+   * roll(-shift)} and {@link WindowOps#partition} (windows row-major, tokens row-major in each window). One gather with
+   * this index is the cyclic shift and the partition together; {@link #inverse} of it is the window reverse and the
+   * reverse shift.
+   */
+  public static int[] windowOrder(int h, int w, int window, int shift) {
+    int[] order = new int[h * w];
+    int p = 0;
+    for (int wy = 0; wy < h / window; wy++) {
+      for (int wx = 0; wx < w / window; wx++) {
+        for (int a = 0; a < window; a++) {
+          for (int b = 0; b < window; b++) {
+            int y = Math.floorMod(wy * window + a + shift, h);
+            int x = Math.floorMod(wx * window + b + shift, w);
+            order[p++] = y * w + x;
+          }
+        }
+      }
+    }
+    return order;
+  }
+
+  /** The inverse permutation: {@code inverse(order)[order[p]] == p}. */
+  public static int[] inverse(int[] order) {
+    int[] inv = new int[order.length];
+    for (int p = 0; p < order.length; p++) {
+      inv[order[p]] = p;
+    }
+    return inv;
+  }
+
   private static int band(int pos, int size, int window, int shift) {
     if (pos < size - window) {
       return 0;

@@ -50,4 +50,40 @@ class WindowGeometryTest {
     assertArrayEquals(new int[] {7, 0}, WindowGeometry.windowAndShift(7, 7, 3)); // Swin-T stage 4 at 224
     assertArrayEquals(new int[] {4, 0}, WindowGeometry.windowAndShift(4, 7, 3));
   }
+
+  @Test
+  void windowOrderIsShiftThenPartitionOnA4x4Grid() {
+    // grid tokens 0..15 row-major; windows of 2: window (0,0) holds tokens 0,1,4,5, then 2,3,6,7, ...
+    assertArrayEquals(new int[] {0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15},
+        WindowGeometry.windowOrder(4, 4, 2, 0));
+    // shifted by 1 (roll -1): the first window starts at token (1,1) = 5 and wraps around the edges
+    assertArrayEquals(new int[] {5, 6, 9, 10, 7, 4, 11, 8, 13, 14, 1, 2, 15, 12, 3, 0},
+        WindowGeometry.windowOrder(4, 4, 2, 1));
+    int[] order = WindowGeometry.windowOrder(4, 4, 2, 1);
+    int[] inverse = WindowGeometry.inverse(order);
+    for (int p = 0; p < order.length; p++) {
+      assertEquals(p, inverse[order[p]]);
+    }
+  }
+
+  @Test
+  void oneGatherEqualsRollAndPartitionAndBack() {
+    org.nd4j.autodiff.samediff.SameDiff sd = org.nd4j.autodiff.samediff.SameDiff.create();
+    int h = 8;
+    int c = 3;
+    org.nd4j.linalg.api.ndarray.INDArray x = org.nd4j.linalg.factory.Nd4j.rand(
+        org.nd4j.linalg.api.buffer.DataType.FLOAT, 2 * h * h, c);
+    org.nd4j.autodiff.samediff.SDVariable rows = sd.constant("x", x);
+    int window = 4;
+    int shift = 2;
+    org.nd4j.autodiff.samediff.SDVariable grid = WindowOps.roll(sd, sd.reshape(rows, -1, h, h, c), h, h, -shift);
+    org.nd4j.autodiff.samediff.SDVariable composed = WindowOps.partition(sd, grid, h, h, c, window);
+    int[] order = WindowGeometry.windowOrder(h, h, window, shift);
+    org.nd4j.autodiff.samediff.SDVariable gathered = WindowOps.reorderRows(sd, rows, c, order, "order");
+    org.nd4j.autodiff.samediff.SDVariable back = WindowOps.reorderRows(sd, gathered, c,
+        WindowGeometry.inverse(order), "inverse");
+    var out = sd.output(java.util.Map.of(), composed.name(), gathered.name(), back.name());
+    assertEquals(out.get(composed.name()), out.get(gathered.name()));
+    assertEquals(x, out.get(back.name()));
+  }
 }

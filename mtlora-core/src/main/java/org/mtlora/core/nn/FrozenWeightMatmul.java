@@ -1,15 +1,11 @@
 package org.mtlora.core.nn;
 
 import org.mtlora.core.graph.GraphContext;
-import java.lang.reflect.Field;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
-import org.nd4j.imports.converters.DifferentialFunctionClassHolder;
 import org.nd4j.linalg.api.ops.CustomOpDescriptor;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.factory.Nd4j;
@@ -22,14 +18,13 @@ import org.nd4j.linalg.util.HashUtil;
  * which a frozen weight never uses.
  *
  * <p>SameDiff copies a graph before differentiating it, re-creating every op from its name; this class registers its
- * name with SameDiff's op registry once ({@link #register}), so the copy keeps the subclass and its backward. The
+ * name with SameDiff's op registry ({@link CustomOps}), so the copy keeps the subclass and its backward. The
  * native op it runs is {@code matmul} ({@link #opHash}).
  */
 public final class FrozenWeightMatmul extends Mmul {
   /** The op name under which the class is registered. */
   static final String NAME = "mtlora_frozen_weight_matmul";
   private static final long MATMUL_HASH = HashUtil.getLongHash("matmul");
-  private static volatile boolean registered;
 
   /** For SameDiff's copy of a graph. */
   public FrozenWeightMatmul() {}
@@ -49,7 +44,7 @@ public final class FrozenWeightMatmul extends Mmul {
     if (weight.getVariableType() != VariableType.CONSTANT || GraphContext.isInferenceOnly(sd)) {
       return sd.mmul(x, weight, false, transposeWeight, false);
     }
-    register();
+    CustomOps.register(NAME, FrozenWeightMatmul.class);
     return new FrozenWeightMatmul(sd, x, weight, transposeWeight).outputVariable();
   }
 
@@ -83,24 +78,5 @@ public final class FrozenWeightMatmul extends Mmul {
     // for the full-size product matmul_bp would compute.
     SDVariable unused = sameDiff.constant(Nd4j.scalar(weight.dataType(), 0));
     return Arrays.asList(dx, unused);
-  }
-
-  /** Registers the class with SameDiff's op registry (once). */
-  @SuppressWarnings("unchecked")
-  static synchronized void register() {
-    if (registered) {
-      return;
-    }
-    try {
-      DifferentialFunctionClassHolder holder = DifferentialFunctionClassHolder.getInstance();
-      Field f = DifferentialFunctionClassHolder.class.getDeclaredField("customOpHashToClasses");
-      f.setAccessible(true);
-      Map<Long, Map<String, Class<?>>> byHash = (Map<Long, Map<String, Class<?>>>) f.get(holder);
-      // a graph copy looks an op up by the hash its name has among the native ops: none, 0, for this name
-      byHash.computeIfAbsent(0L, k -> new HashMap<>()).put(NAME, FrozenWeightMatmul.class);
-      registered = true;
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      throw new IllegalStateException("cannot register " + NAME + " with SameDiff's op registry", e);
-    }
   }
 }
