@@ -8,7 +8,6 @@ import org.mtlora.core.nn.RelativePositionBias;
 import org.mtlora.core.params.Init;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.Role;
-import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -67,10 +66,13 @@ final class WindowAttention {
     int n = window * window;
     long headDim = dim / heads;
     SDVariable qkvRows = qkv.apply(ctx, windows, tokensPerSample, null).shared(); // [B_*N, 3C]
-    // Columns [0, C), [C, 2C), [2C, 3C) of the qkv output are q, k, v, each split into heads of headDim.
-    SDVariable q = heads(sd, qkvRows, 0, n, headDim).mul(Math.pow(headDim, -0.5)); // [B_, nH, N, hd]
-    SDVariable k = heads(sd, qkvRows, 1, n, headDim);
-    SDVariable v = heads(sd, qkvRows, 2, n, headDim);
+    // Columns [0, C), [C, 2C), [2C, 3C) of the qkv output are q, k, v, each split into heads of headDim: one permute
+    // to [3, B_, nH, N, hd], then an unstack (whose backward is a stack, not three zero-filled slice gradients).
+    SDVariable qkvHeads = sd.permute(sd.reshape(qkvRows, -1, n, 3, heads, headDim), 2, 0, 3, 1, 4);
+    SDVariable[] parts = sd.unstack(qkvHeads, 0, 3);
+    SDVariable q = parts[0].mul(Math.pow(headDim, -0.5)); // [B_, nH, N, hd]
+    SDVariable k = parts[1];
+    SDVariable v = parts[2];
     SDVariable scores = sd.mmul(q, k, false, true, false); // [B_, nH, N, N]
     SDVariable attn;
     if (mask == null) {
@@ -85,12 +87,6 @@ final class WindowAttention {
     SDVariable out = sd.mmul(probs, v); // [B_, nH, N, hd]
     out = sd.reshape(sd.permute(out, 0, 2, 1, 3), -1, dim); // [B_*N, C]
     return proj.apply(ctx, out, tokensPerSample, null);
-  }
-
-  /** Part {@code part} (0 q, 1 k, 2 v) of the qkv rows as {@code [B_, heads, N, headDim]}. */
-  private SDVariable heads(SameDiff sd, SDVariable qkvRows, int part, int n, long headDim) {
-    SDVariable cols = qkvRows.get(SDIndex.all(), SDIndex.interval((long) part * dim, (long) (part + 1) * dim));
-    return sd.permute(sd.reshape(cols, -1, n, heads, headDim), 0, 2, 1, 3); // [B_, nH, N, hd]
   }
 
   /** {@code [heads, N, N]}: a product with a one-hot matrix when the table trains, a gathered constant otherwise. */
