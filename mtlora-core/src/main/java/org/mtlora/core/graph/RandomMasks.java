@@ -2,6 +2,7 @@ package org.mtlora.core.graph;
 
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -96,9 +97,30 @@ public final class RandomMasks {
       Spec s = specs.get(i);
       SplittableRandom rng = new SplittableRandom(mix(seed, step, i));
       long[] shape = s.shape(batch);
-      long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
-      double[] v = new double[Math.toIntExact(n)];
+      int n = Math.toIntExact(Arrays.stream(shape).reduce(1, (a, b) -> a * b));
       double kept = 1.0 / s.keepProb();
+      if (type == DataType.FLOAT) {
+        // written straight into the native array: no Java-heap copy, no double-to-float cast (same values)
+        INDArray mask = Nd4j.createUninitialized(DataType.FLOAT, shape);
+        FloatBuffer v = mask.data().asNioFloat();
+        float keptF = (float) kept;
+        if (s.kind() == Kind.ELEMENT) {
+          for (int j = 0; j < n; j++) {
+            v.put(j, rng.nextDouble() < s.keepProb() ? keptF : 0f);
+          }
+        } else {
+          int perSample = n / batch;
+          for (int b = 0; b < batch; b++) {
+            float value = rng.nextDouble() < s.keepProb() ? keptF : 0f;
+            for (int j = b * perSample; j < (b + 1) * perSample; j++) {
+              v.put(j, value);
+            }
+          }
+        }
+        out.put(s.name(), mask);
+        continue;
+      }
+      double[] v = new double[n];
       if (s.kind() == Kind.ELEMENT) {
         for (int j = 0; j < v.length; j++) {
           v[j] = rng.nextDouble() < s.keepProb() ? kept : 0;

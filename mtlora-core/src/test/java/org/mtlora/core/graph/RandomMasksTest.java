@@ -1,0 +1,45 @@
+package org.mtlora.core.graph;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Masks are a function of (seed, step, declaration order) alone, the same in float32 and float64 graphs. */
+class RandomMasksTest {
+  private static RandomMasks declared() {
+    RandomMasks masks = new RandomMasks();
+    SameDiff sd = SameDiff.create();
+    masks.placeholder(sd, "dropout", DataType.FLOAT, RandomMasks.Kind.ELEMENT, 50, new long[] {8}, 0.95);
+    masks.placeholder(sd, "drop_path", DataType.FLOAT, RandomMasks.Kind.SAMPLE, 50, new long[] {8}, 0.7);
+    return masks;
+  }
+
+  @Test
+  void floatMasksAreTheDoubleMasksRoundedAndDependOnlyOnSeedAndStep() {
+    Map<String, INDArray> f = declared().sample(3, 11, 4, DataType.FLOAT);
+    Map<String, INDArray> d = declared().sample(3, 11, 4, DataType.DOUBLE);
+    for (String name : new String[] {"dropout", "drop_path"}) {
+      assertEquals(DataType.FLOAT, f.get(name).dataType());
+      assertEquals(d.get(name).castTo(DataType.FLOAT), f.get(name), name);
+    }
+    assertEquals(f, declared().sample(3, 11, 4, DataType.FLOAT));
+    assertNotEquals(f.get("dropout"), declared().sample(3, 11, 5, DataType.FLOAT).get("dropout"));
+    // inverted dropout: kept elements are 1/0.95, about 95 % of them
+    INDArray m = f.get("dropout");
+    double kept = m.gt(0).castTo(DataType.DOUBLE).meanNumber().doubleValue();
+    assertTrue(kept > 0.9 && kept < 0.99, "kept share " + kept);
+    assertEquals((float) (1 / 0.95), m.maxNumber().floatValue());
+    // drop path: one value per sample, repeated over its 50 rows
+    INDArray p = f.get("drop_path").reshape(3, 50 * 8);
+    for (int b = 0; b < 3; b++) {
+      assertEquals(p.getFloat(b, 0), p.getRow(b).maxNumber().floatValue());
+      assertEquals(p.getFloat(b, 0), p.getRow(b).minNumber().floatValue());
+    }
+  }
+}
