@@ -42,11 +42,6 @@ public final class AdapterFolder {
         Map.of("library", "mtlora4j", "library_version", libraryVersion()));
   }
 
-  /** Whether {@code path} is a folder holding {@value #CONFIG}. */
-  public static boolean isFolder(Path path) {
-    return Files.isDirectory(path) && Files.isRegularFile(path.resolve(CONFIG));
-  }
-
   /**
    * The model configuration a folder describes, checked against the one stored with its tensors.
    *

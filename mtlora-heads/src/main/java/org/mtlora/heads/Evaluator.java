@@ -2,14 +2,11 @@ package org.mtlora.heads;
 
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableMap;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.train.BatchSource;
-import org.mtlora.core.graph.SessionMemory;
 import org.mtlora.metrics.DeltaM;
 import org.mtlora.metrics.TaskMeter;
 import org.mtlora.tasks.Task;
@@ -35,17 +32,14 @@ public final class Evaluator {
     MultiTaskModel.Graph g = model.build(GraphContext.evaluation(SameDiff.create(), params, DataType.FLOAT), false);
     Map<String, TaskMeter> meters = new LinkedHashMap<>();
     model.config().tasks().forEach(t -> meters.put(t.name(), t.newMeter()));
-    List<String> names = new ArrayList<>();
-    g.outputs().values().forEach(v -> names.add(v.name()));
     for (int b = 0; b < numBatches; b++) {
       Map<String, INDArray> batch = batches.batch(b);
-      Map<String, INDArray> out = g.sd().output(Map.of(MultiTaskModel.INPUT, batch.get(MultiTaskModel.INPUT)), names);
-      SessionMemory.release(g.sd());
+      Map<String, INDArray> out = g.predict(batch.get(MultiTaskModel.INPUT));
       for (Task t : model.config().tasks()) {
         INDArray target = batch.get(t.targetName());
         Preconditions.checkArgument(target != null, "evaluation batch %s has no '%s' (it has %s)", b, t.targetName(),
             batch.keySet());
-        meters.get(t.name()).add(out.get(g.outputs().get(t.name()).name()), target);
+        meters.get(t.name()).add(out.get(t.name()), target);
       }
     }
     Map<String, Double> metrics = new LinkedHashMap<>();

@@ -44,8 +44,4 @@ public record StageAdapters(LoraSize shared, LoraSize task, ImmutableMap<String,
     return new StageAdapters(shared, task, taskOverrides, p);
   }
 
-  /** A copy with another shared size. */
-  public StageAdapters withShared(LoraSize size) {
-    return new StageAdapters(size, task, taskOverrides, dropout);
-  }
 }

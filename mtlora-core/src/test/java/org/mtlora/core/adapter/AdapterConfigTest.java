@@ -20,8 +20,8 @@ class AdapterConfigTest {
   /** A hand-edited configuration: per-stage ranks, one task sized apart, dropout per stage, two sites, matrixv2. */
   static AdapterConfig handEdited() {
     return AdapterConfig.builder(Method.MTLORA).allStages(StageAdapters.of(16, 4))
-        .stage(2, new StageAdapters(LoraSize.of(32, 2.0), LoraSize.of(4, 4.0),
-            ImmutableMap.of("normals", LoraSize.of(8, 0.5)), 0.1))
+        .stage(2, new StageAdapters(LoraSize.of(32, 2.0), LoraSize.of(4, 4.0), ImmutableMap.of(), 0.1)
+            .withTask("normals", LoraSize.of(8, 0.5)))
         .stage(3, StageAdapters.of(64, 4).withDropout(0.0))
         .mode(LoraMode.MATRIX_V2).sites(true, false, true, false).build();
   }
