@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.mtlora.core.train.BatchSource;
+import org.mtlora.core.train.ShardedBatchSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -21,8 +22,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * reference's training transforms drawn from {@code (seed, step, slot)} (flip with probability 0.5, rotation U(-20,
  * 20) degrees and scale U(0.75, 1.25), fixed resize); so a resumed run sees exactly the same batches. Decoded samples
  * are cached in memory after first use (the whole of PASCAL-Context at its original size needs a few GB).
+ *
+ * <p>For data-parallel training ({@link #shard}) the batch size is the global one: worker {@code r} of {@code n}
+ * takes slots {@code [r * batch / n, (r + 1) * batch / n)} of the same batch, with the same transforms, so the shards
+ * of a step together are exactly the single-machine batch of that step.
  */
-public final class PascalBatches implements BatchSource {
+public final class PascalBatches implements BatchSource, ShardedBatchSource {
   private final PascalContextDataset data;
   private final int size;
   private final int batch;
@@ -59,34 +64,50 @@ public final class PascalBatches implements BatchSource {
 
   @Override
   public Map<String, INDArray> batch(long step) {
-    int[] indices;
-    if (train) {
-      long epoch = step / stepsPerEpoch();
-      int[] order = shuffled(data.size(), new SplittableRandom(seed * 1_000_003L + epoch));
-      int start = (int) (step % stepsPerEpoch()) * batch;
-      indices = java.util.Arrays.copyOfRange(order, start, start + batch);
-    } else {
-      int start = (int) step * batch;
-      indices = new int[Math.min(batch, data.size() - start)];
-      for (int i = 0; i < indices.length; i++) {
-        indices[i] = start + i;
-      }
-    }
+    return train ? slots(step, 0, batch) : evaluationBatch(step);
+  }
+
+  /**
+   * Worker {@code rank}'s shard of training step {@code step}: slots {@code [rank * batch / workers, (rank + 1) *
+   * batch / workers)} of {@link #batch}.
+   *
+   * @throws IllegalArgumentException for evaluation batches, or when {@code workers} does not divide the batch
+   */
+  @Override
+  public Map<String, INDArray> shard(long step, int rank, int workers) {
+    Preconditions.checkArgument(train, "evaluation batches are not sharded");
+    Preconditions.checkArgument(workers >= 1 && batch % workers == 0, "the batch of %s samples does not split evenly "
+        + "over %s workers", batch, workers);
+    Preconditions.checkArgument(rank >= 0 && rank < workers, "rank %s of %s workers", rank, workers);
+    int per = batch / workers;
+    return slots(step, rank * per, (rank + 1) * per);
+  }
+
+  /** Slots {@code [from, to)} of training step {@code step}'s batch. */
+  private Map<String, INDArray> slots(long step, int from, int to) {
+    long epoch = step / stepsPerEpoch();
+    int[] order = shuffled(data.size(), new SplittableRandom(seed * 1_000_003L + epoch));
+    int start = (int) (step % stepsPerEpoch()) * batch;
     List<PascalSample> samples = new ArrayList<>();
-    for (int slot = 0; slot < indices.length; slot++) {
-      if (!train) {
-        samples.add(sample(indices[slot]));
-        continue;
-      }
+    for (int slot = from; slot < to; slot++) {
       // the reference's training transforms, drawn from (seed, step, slot): flip, scale and rotate, fixed resize
       SplittableRandom r = new SplittableRandom(seed ^ (step * 31 + slot) * 0x9E3779B97F4A7C15L);
-      PascalSample s = original(indices[slot]);
+      PascalSample s = original(order[start + slot]);
       if (r.nextBoolean()) {
         s = Transforms.flipHorizontal(s);
       }
       double rot = -20 + 40 * r.nextDouble();
       double scale = 0.75 + 0.5 * r.nextDouble();
       samples.add(Transforms.resize(Transforms.scaleAndRotate(s, rot, scale), size));
+    }
+    return tensors(samples, size);
+  }
+
+  private Map<String, INDArray> evaluationBatch(long step) {
+    int start = (int) step * batch;
+    List<PascalSample> samples = new ArrayList<>();
+    for (int i = start; i < Math.min(start + batch, data.size()); i++) {
+      samples.add(sample(i));
     }
     return tensors(samples, size);
   }

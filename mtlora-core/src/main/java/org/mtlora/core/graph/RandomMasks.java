@@ -148,6 +148,16 @@ public final class RandomMasks {
     return out;
   }
 
+  /**
+   * The mask seed of data-parallel worker {@code rank}: {@code seed} itself for rank 0 (one worker draws the masks of a
+   * single-machine run), an independent stream for every other rank. Masks thus depend on {@code (seed, step, rank)}
+   * only, never on which machine or task attempt draws them.
+   */
+  public static long shardSeed(long seed, int rank) {
+    Preconditions.checkArgument(rank >= 0, "rank must be >= 0, found %s", rank);
+    return rank == 0 ? seed : mix(seed, -1 - rank, 0x5EED);
+  }
+
   private static long mix(long seed, long step, long index) {
     long z = seed * 0x9E3779B97F4A7C15L + step;
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L + index;

@@ -5,7 +5,6 @@ import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +42,16 @@ public final class Trainer {
    * @param resumeFrom a checkpoint written by this trainer for the same model, or null
    */
   public Result fit(TrainableGraph graph, BatchSource data, Path resumeFrom) throws IOException {
+    return fit(StepEngine.local(graph, data), resumeFrom);
+  }
+
+  /**
+   * Trains from step 0, or from a checkpoint, with the losses and gradients of {@code graph} (one machine, or
+   * data-parallel shards): checkpoints are the same whatever the engine, so a run may resume on another one.
+   *
+   * @param resumeFrom a checkpoint written by this trainer for the same model, or null
+   */
+  public Result fit(StepEngine graph, Path resumeFrom) throws IOException {
     ParameterRegistry params = graph.params();
     graph.checkCurrent();
     List<String> trainable = params.trainableNames();
@@ -87,15 +96,12 @@ public final class Trainer {
     try {
       for (long step = start; step < total; step++) {
         long t0 = System.nanoTime();
-        Map<String, INDArray> feed = new HashMap<>(data.batch(step));
-        int batch = (int) feed.values().iterator().next().size(0);
-        feed.putAll(graph.masks().sample(batch, config.seed(), step, graph.dataType()));
-        TrainableGraph.Pass pass = graph.forwardBackward(feed);
+        TrainableGraph.Pass pass = graph.forwardBackward(step, config.seed());
         double totalLoss = pass.totalLoss();
         if (!Double.isFinite(totalLoss)) {
           throw diverged(step, totalLoss, pass.taskLosses(), graph, optimizer);
         }
-        graph.afterForward(pass.extras(), batch);
+        graph.afterForward();
         Map<String, INDArray> grads = new LinkedHashMap<>();
         for (String name : trainable) {
           INDArray g = pass.gradients().get(name);
@@ -124,7 +130,7 @@ public final class Trainer {
     return new Result(total, lastLoss, lastCheckpoint);
   }
 
-  private Path checkpoint(long done, TrainableGraph graph, AdamW optimizer) throws IOException {
+  private Path checkpoint(long done, StepEngine graph, AdamW optimizer) throws IOException {
     graph.syncToRegistry();
     Path file = Checkpoints.write(config.checkpointDir(), done, config.seed(), graph.params(), optimizer,
         config.modelDescription(), config.keepLast());
@@ -134,7 +140,7 @@ public final class Trainer {
 
   /** Keeps the last good state (this step's forward failed before any update) and names the step and the task. */
   private TrainingDivergedException diverged(long step, double total, Map<String, Double> losses,
-      TrainableGraph graph, AdamW optimizer) throws IOException {
+      StepEngine graph, AdamW optimizer) throws IOException {
     String task = losses.entrySet().stream().filter(e -> !Double.isFinite(e.getValue())).map(Map.Entry::getKey)
         .findFirst().orElse("(total only)");
     Path kept = null;
