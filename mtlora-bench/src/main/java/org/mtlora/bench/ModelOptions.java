@@ -20,7 +20,8 @@ final class ModelOptions {
   static final List<String> NAMES = List.of("--backbone", "--img-size", "--tasks", "--method", "--shared-rank",
       "--task-rank");
 
-  @Option(names = "--backbone", defaultValue = "tiny", description = "tiny, small or base (default ${DEFAULT-VALUE})")
+  @Option(names = "--backbone", defaultValue = "tiny", description = "tiny, small or base (default ${DEFAULT-VALUE}), "
+      + "or demo: the small 64x64 Swin that ./mtlora demo pre-trains (--img-size is then ignored)")
   String backbone;
 
   @Option(names = "--img-size", defaultValue = "448", description = "input side in pixels (default ${DEFAULT-VALUE})")
@@ -58,14 +59,17 @@ final class ModelOptions {
       OptionChecks.named("--tasks", String.join(",", tasks), () -> PascalTasks.byName(t));
     }
     method();
-    OptionChecks.named("--backbone/--img-size", backbone + "/" + imgSize, () -> SwinConfig.preset(backbone, imgSize));
+    OptionChecks.named("--backbone/--img-size", backbone + "/" + imgSize, this::swin);
     OptionChecks.named("--tasks", String.join(",", tasks), this::config);
   }
 
   /** The model these options describe. */
   MultiTaskConfig config() {
-    return MultiTaskConfig.pascal(SwinConfig.preset(backbone, imgSize),
-        AdapterConfig.of(method(), sharedRank, taskRank), tasks);
+    return MultiTaskConfig.pascal(swin(), AdapterConfig.of(method(), sharedRank, taskRank), tasks);
+  }
+
+  private SwinConfig swin() {
+    return backbone.equals("demo") ? DemoCommand.backbone() : SwinConfig.preset(backbone, imgSize);
   }
 
   /** The model options given on the command line of {@code spec} (not defaulted). */
@@ -76,7 +80,7 @@ final class ModelOptions {
   /** A one-line description: {@code Swin-tiny 448, tasks [..], method mtlora, ranks 16/4}. */
   String describe() {
     Method m = method();
-    return "Swin-" + backbone + " " + imgSize + ", tasks " + tasks + ", method " + m.label()
+    return "Swin-" + backbone + " " + swin().imgSize() + ", tasks " + tasks + ", method " + m.label()
         + (m.hasAdapters() ? ", shared rank " + sharedRank + (m.hasTaskAdapters() ? ", task rank " + taskRank : "")
             : "");
   }

@@ -20,6 +20,9 @@ import org.mtlora.core.train.RunFolder;
 import org.mtlora.core.train.SegmentChain;
 import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
+import org.mtlora.core.train.TrainingListener;
+import org.mtlora.spark.PascalShards;
+import org.mtlora.spark.SparkTrainer;
 import org.mtlora.data.PascalBatches;
 import org.mtlora.data.PascalContextDataset;
 import org.mtlora.heads.Evaluator;
@@ -66,11 +69,33 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--checkpoint-every", defaultValue = "780", description = "steps between checkpoints (5 epochs)")
   long checkpointEvery;
 
+  @Option(names = "--spark-master", paramLabel = "MASTER",
+      description = "train data-parallel on Apache Spark: local[N] (N workers on this machine, each failed task "
+          + "tried up to 4 times), a cluster's master URL, or 'submit' (the master spark-submit was given). The "
+          + "batch (--batch) is the global one, split evenly over the workers (docs/distributed.md)")
+  String sparkMaster;
+
+  @Option(names = "--workers", description = "with --spark-master: Spark tasks per step (default: N of local[N], "
+      + "else Spark's default parallelism)")
+  Integer workers;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     // 1. Every option, before any work.
     ActivationCheckpointing recompute = ActivationCheckpointing.named(checkpointing);
+    if (workers != null) {
+      OptionChecks.atLeast("--workers", workers, 1);
+      if (sparkMaster == null) {
+        throw new IllegalArgumentException("--workers needs --spark-master");
+      }
+    }
+    int dataParallel = sparkMaster == null ? 1 : workers != null ? workers : SparkRun.localWorkers(sparkMaster);
+    if (opts.batch % dataParallel != 0) {
+      throw new IllegalArgumentException("--batch " + opts.batch + " does not split evenly over " + dataParallel
+          + " Spark workers (--spark-master " + sparkMaster + (workers != null ? ", --workers " + workers : "")
+          + "): choose a multiple");
+    }
     opts.validate();
     OptionChecks.atLeast("--epochs", epochs, 1);
     OptionChecks.atLeast("--warmup-epochs", warmupEpochs, 0);
@@ -85,14 +110,19 @@ final class TrainCommand implements Callable<Integer> {
     MultiTaskConfig config = opts.config();
 
     // 2. The run folder: writable, ours alone, and holding nothing that does not fit.
-    try (RunFolder folder = RunFolder.open(runDir, runDescription(config),
+    try (RunFolder folder = RunFolder.open(runDir, runDescription(config, dataParallel),
         resume == null ? RunFolder.Existing.REFUSE : RunFolder.Existing.RESUME)) {
-      return train(out, config, recompute, folder);
+      if (sparkMaster == null) {
+        return train(out, config, recompute, folder, null);
+      }
+      try (SparkRun spark = SparkRun.start(sparkMaster, "mtlora train")) {
+        return train(out, config, recompute, folder, spark);
+      }
     }
   }
 
   /** What must not change between a run and its resumption: the model and everything that decides the batches. */
-  private String runDescription(MultiTaskConfig config) throws java.io.IOException {
+  private String runDescription(MultiTaskConfig config, int dataParallel) throws java.io.IOException {
     ObjectMapper json = new ObjectMapper();
     ObjectNode run = json.createObjectNode();
     run.set("model", config.toJson());
@@ -101,16 +131,27 @@ final class TrainCommand implements Callable<Integer> {
     run.put("epochs", epochs);
     run.put("warmup_epochs", warmupEpochs);
     run.put("normals_valid_classes", opts.normalsValidClasses().ids().toString());
+    if (dataParallel > 1) { // one worker computes exactly what one machine does; more change batch norm and masks
+      run.put("data_parallel_workers", dataParallel);
+    }
     return json.writerWithDefaultPrettyPrinter().writeValueAsString(run);
   }
 
-  private int train(PrintWriter out, MultiTaskConfig config, ActivationCheckpointing recompute, RunFolder folder)
-      throws Exception {
+  private int train(PrintWriter out, MultiTaskConfig config, ActivationCheckpointing recompute, RunFolder folder,
+      SparkRun spark) throws Exception {
     PascalContextDataset train = new PascalContextDataset(opts.pascal, "train", opts.normalsValidClasses());
     PascalContextDataset val = new PascalContextDataset(opts.pascal, "val", opts.normalsValidClasses());
     MultiTaskModel model = new MultiTaskModel(config);
     ParameterRegistry params = model.newRegistry(opts.seed);
     out.println(SwinCheckpoints.loadPretrained(opts.backboneWeights, params, true).describe());
+    SparkTrainer distributed = null;
+    if (spark != null) {
+      distributed = SparkTrainer.builder(config, opts.backboneWeights, PascalShards.of(opts.pascal,
+          opts.normalsValidClasses(), config.swin().imgSize(), opts.batch, opts.seed)).workers(workers != null
+          ? workers : SparkRun.workers(sparkMaster, spark.context())).initSeed(opts.seed)
+          .activationCheckpointing(recompute).build(spark.context());
+      params = distributed.params(); // the driver's values; the executors build the graphs
+    }
     Path from = resume == null ? null
         : resume.equals("auto") ? folder.latestCheckpoint().orElse(null) : Path.of(resume);
     if (from != null) {
@@ -129,13 +170,26 @@ final class TrainCommand implements Callable<Integer> {
     long warmup = (long) warmupEpochs * batches.stepsPerEpoch();
     TrainerConfig tc = TrainerConfig.builder(LrSchedule.reference(opts.batch, warmup, steps)).seed(opts.seed)
         .checkpoints(folder.checkpoints(), checkpointEvery, 3).modelDescription(config.toJsonString()).build();
-    SegmentChain g = model.trainingGraph(params, DataType.FLOAT, recompute);
-    out.printf(Locale.ROOT, "training %d steps (%d epochs of %d), batch %d%n", steps, epochs,
-        batches.stepsPerEpoch(), opts.batch);
-    out.flush();
-    try (PrefetchingBatchSource prefetch = new PrefetchingBatchSource(batches, 2, 1)) {
-      new Trainer(tc, List.of(new ConsoleProgress("train"), new CsvLog(folder.log()),
-          LossPlot.fromLog(folder.dir().resolve("loss.png"), folder.log()))).fit(g, prefetch, from);
+    List<TrainingListener> listeners = List.of(new ConsoleProgress("train"), new CsvLog(folder.log()),
+        LossPlot.fromLog(folder.dir().resolve("loss.png"), folder.log()));
+    if (distributed != null) {
+      out.printf(Locale.ROOT, "training %d steps (%d epochs of %d), batch %d over %d Spark workers (%s)%n", steps,
+          epochs, batches.stepsPerEpoch(), opts.batch, distributed.workers(), spark.master());
+      out.flush();
+      distributed.fit(tc, listeners, from);
+      SparkTrainer.Exchange x = distributed.exchange();
+      out.printf(Locale.ROOT, "exchanged per step: %.2f MB broadcast (trainable values and buffers), %.2f MB of "
+          + "task results (%d workers' gradients); %d failed task(s) retried%n", x.broadcastBytesPerStep() / 1e6,
+          x.resultBytesPerStep() / 1e6, x.workers(), x.failedTasks());
+      distributed.close();
+    } else {
+      SegmentChain g = model.trainingGraph(params, DataType.FLOAT, recompute);
+      out.printf(Locale.ROOT, "training %d steps (%d epochs of %d), batch %d%n", steps, epochs,
+          batches.stepsPerEpoch(), opts.batch);
+      out.flush();
+      try (PrefetchingBatchSource prefetch = new PrefetchingBatchSource(batches, 2, 1)) {
+        new Trainer(tc, listeners).fit(g, prefetch, from);
+      }
     }
     Path adapters = folder.dir().resolve("adapters");
     AdapterFolder.save(adapters, config, params);
