@@ -35,6 +35,11 @@ final class SparkRun implements AutoCloseable {
     String effective = conf.get("spark.master");
     if (LOCAL.matcher(effective).matches()) {
       conf.setIfMissing("spark.ui.enabled", "false").setIfMissing("spark.driver.host", "127.0.0.1");
+    } else if (conf.contains("spark.executor.cores")) {
+      // one shard at a time per executor, computed with all its cores: Spark would otherwise run one task per core
+      // and give each executor's native code OMP_NUM_THREADS = spark.task.cpus (1)
+      String cores = conf.get("spark.executor.cores");
+      conf.setIfMissing("spark.task.cpus", cores).setIfMissing("spark.executorEnv.OMP_NUM_THREADS", cores);
     }
     return new SparkRun(new JavaSparkContext(conf), effective);
   }

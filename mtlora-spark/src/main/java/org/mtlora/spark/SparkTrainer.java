@@ -85,6 +85,10 @@ public final class SparkTrainer implements AutoCloseable {
     return config;
   }
 
+  WorkerSpec spec() {
+    return spec;
+  }
+
   /** Number of workers (Spark tasks per step). */
   public int workers() {
     return spec.workers();
