@@ -14,6 +14,8 @@ import org.mtlora.core.train.ShardWorker;
 import org.mtlora.core.train.StepEngine;
 import org.mtlora.core.train.TrainableGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The driver's {@link StepEngine}: one Spark job per step. The current trainable values and buffers go out by
@@ -22,6 +24,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@link org.mtlora.core.train.Trainer} clips and applies. The driver builds no graph: its registry holds the values.
  */
 final class SparkSteps implements StepEngine {
+  private static final Logger LOG = LoggerFactory.getLogger(SparkSteps.class);
+
   private final JavaSparkContext sc;
   private final WorkerSpec spec;
   private final ParameterRegistry params;
@@ -57,18 +61,24 @@ final class SparkSteps implements StepEngine {
 
   @Override
   public TrainableGraph.Pass forwardBackward(long step, long seed) {
+    long t0 = System.nanoTime();
     StepInput in = new StepInput(step, seed, ShardWorker.flatten(live, trainable), ShardWorker.bufferValues(params));
     Broadcast<StepInput> current = sc.broadcast(in);
+    long t1 = System.nanoTime();
     try {
       sc.setJobDescription("mtlora step " + step);
       GradientSum sum = sc.parallelize(ranks, ranks.size())
           .treeAggregate(new GradientSum(), new ComputeShard(spec, current), new Merge());
       Preconditions.checkState(sum.ranks().equals(ranks), "step %s: Spark returned the shards of ranks %s, expected "
           + "%s", step, sum.ranks(), ranks);
+      long t2 = System.nanoTime();
       last = sum;
       broadcastBytes += in.payloadBytes();
       steps++;
-      return sum.average(shapes, ranks.size());
+      TrainableGraph.Pass pass = sum.average(shapes, ranks.size());
+      LOG.debug("step {}: values out {} s, job {} s, average {} s", step, (t1 - t0) / 1e9, (t2 - t1) / 1e9,
+          (System.nanoTime() - t2) / 1e9);
+      return pass;
     } finally {
       current.destroy();
     }

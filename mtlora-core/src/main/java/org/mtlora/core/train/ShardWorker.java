@@ -12,6 +12,8 @@ import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One data-parallel worker: a training graph and the shards it reads. {@link #compute} runs worker {@code rank}'s
@@ -23,6 +25,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Not thread-safe: one worker per thread.
  */
 public final class ShardWorker {
+  private static final Logger LOG = LoggerFactory.getLogger(ShardWorker.class);
+
   private final TrainableGraph graph;
   private final ShardedBatchSource data;
   private final ImmutableList<String> trainable;
@@ -81,11 +85,25 @@ public final class ShardWorker {
     float[] out = new float[Math.toIntExact(size)];
     int offset = 0;
     for (String name : names) {
-      float[] v = Nd4j.toFlattened('c', arrays.get(name)).castTo(DataType.FLOAT).toFloatVector();
-      System.arraycopy(v, 0, out, offset, v.length);
-      offset += v.length;
+      INDArray a = arrays.get(name);
+      if (isPlainFloat(a)) { // one copy, straight from native memory
+        a.data().asNioFloat().get(0, out, offset, Math.toIntExact(a.length()));
+      } else {
+        float[] v = Nd4j.toFlattened('c', a).castTo(DataType.FLOAT).toFloatVector();
+        System.arraycopy(v, 0, out, offset, v.length);
+      }
+      offset += Math.toIntExact(a.length());
     }
     return out;
+  }
+
+  /**
+   * A float32 array in host memory (CPU backend) that owns its whole buffer in C order: its values are the buffer's,
+   * one after another.
+   */
+  private static boolean isPlainFloat(INDArray a) {
+    return Nd4j.getEnvironment().isCPU() && a.dataType() == DataType.FLOAT && !a.isView() && a.ordering() == 'c' && a.offset() == 0
+        && a.data().length() == a.length();
   }
 
   /** Every buffer of {@code params} (running statistics, counters) one after another, in registry order. */
@@ -139,8 +157,12 @@ public final class ShardWorker {
       for (String name : trainable) {
         INDArray a = graph.trainableArrays().get(name);
         int n = Math.toIntExact(a.length());
-        float[] v = java.util.Arrays.copyOfRange(trainableValues, offset, offset + n);
-        a.assign(Nd4j.createFromArray(v).reshape(a.shape()).castTo(a.dataType()));
+        if (isPlainFloat(a)) { // one copy, straight into native memory
+          a.data().asNioFloat().put(0, trainableValues, offset, n);
+        } else {
+          float[] v = java.util.Arrays.copyOfRange(trainableValues, offset, offset + n);
+          a.assign(Nd4j.createFromArray(v).reshape(a.shape()).castTo(a.dataType()));
+        }
         offset += n;
       }
     }
@@ -156,11 +178,14 @@ public final class ShardWorker {
    */
   public ShardResult compute(long step, long seed, int rank, int workers) {
     Preconditions.checkArgument(workers >= 1 && rank >= 0 && rank < workers, "rank %s of %s workers", rank, workers);
+    long t0 = System.nanoTime();
     Map<String, INDArray> feed = new HashMap<>(data.shard(step, rank, workers));
     Preconditions.checkArgument(!feed.isEmpty(), "shard %s of step %s is empty", rank, step);
     int batch = (int) feed.values().iterator().next().size(0);
     feed.putAll(graph.masks().sample(batch, RandomMasks.shardSeed(seed, rank), step, graph.dataType()));
+    long t1 = System.nanoTime();
     TrainableGraph.Pass pass = graph.forwardBackward(feed);
+    long t2 = System.nanoTime();
     if (Double.isFinite(pass.totalLoss())) {
       graph.afterForward(pass.extras(), batch);
     }
@@ -178,7 +203,10 @@ public final class ShardWorker {
     }
     ShardResult result = new ShardResult(rank, batch, pass.totalLoss(), new LinkedHashMap<>(pass.taskLosses()),
         gradient, bufferValues());
+    long t3 = System.nanoTime();
     graph.releaseMemory();
+    LOG.debug("shard {} of step {}: data and masks {} s, forward and backward {} s, gradients out {} s, release {} s",
+        rank, step, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (System.nanoTime() - t3) / 1e9);
     return result;
   }
 
