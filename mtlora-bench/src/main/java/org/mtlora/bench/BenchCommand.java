@@ -117,6 +117,7 @@ final class BenchCommand implements Callable<Integer> {
     } else {
       MultiTaskModel.Graph g = model.build(GraphContext.evaluation(SameDiff.create(), params, DataType.FLOAT), false);
       attachProfiler(List.of(g.sd()));
+      out.printf(Locale.ROOT, "graph built (rss %d MiB)%n", ProcessMemory.rssMib());
       for (int i = 0; i < total; i++) {
         long t0 = System.nanoTime();
         g.predict(data.get(MultiTaskModel.INPUT));

@@ -11,6 +11,7 @@ import org.mtlora.core.adapter.MtLoraConfig;
 import org.mtlora.core.nn.BatchNorm;
 import org.mtlora.core.nn.BilinearResize;
 import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.graph.SessionMemory;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
@@ -33,6 +34,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class MultiTaskModel {
   /** Placeholder name of the image batch. */
   public static final String INPUT = "input";
+
+  /**
+   * Bound on the released arrays an evaluation forward keeps for reuse (SessionMemory#boundCache). Swin-T 448 peaks
+   * at 2.45 GB resident (batch 1) and 4.1 GB (batch 2) with SameDiff's default bound (4 GiB under ./mtlora), at 2.16
+   * and 3.0 GB with this one, in the same time; 256 MiB saved more (1.8 and 2.9 GB) but slowed batch 2 by 10-70 %
+   * (docs/performance.md).
+   */
+  static final long EVALUATION_CACHE_BYTES = 768L << 20;
 
   private final MultiTaskConfig config;
   private final SwinBackbone backbone;
@@ -94,8 +103,9 @@ public final class MultiTaskModel {
       List<String> names = new ArrayList<>();
       outputs.values().forEach(v -> names.add(v.name()));
       INDArray x = input.dataType() == context.dataType() ? input : input.castTo(context.dataType());
+      SessionMemory.boundCache(sd, EVALUATION_CACHE_BYTES);
       Map<String, INDArray> out = sd.output(Map.of(INPUT, x), names);
-      org.mtlora.core.graph.SessionMemory.release(sd);
+      SessionMemory.release(sd);
       ImmutableMap.Builder<String, INDArray> b = ImmutableMap.builder();
       outputs.forEach((task, v) -> b.put(task, out.get(v.name())));
       return b.buildOrThrow();
