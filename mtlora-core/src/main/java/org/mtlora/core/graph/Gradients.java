@@ -1,13 +1,26 @@
 package org.mtlora.core.graph;
 
+import com.google.common.base.Preconditions;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Creates a graph's backward function without SameDiff's noise: 1.0.0-M2.1 prints one "Added differentiated op"
  * line to {@code System.out} for every op it differentiates (thousands for a Swin model). Call {@link #prepare} once
- * after building a training graph and before {@code calculateGradients} or {@code fit}.
+ * after building a training graph and before {@link #calculate}, {@code calculateGradients} or {@code fit}.
+ *
+ * <p>{@link #calculate} replaces SameDiff's {@code calculateGradientsAndOutputs}, which turns off the gradient
+ * function's array release: its session then keeps every array of the forward and the backward until the run ends
+ * (docs/performance.md, "Gradient sessions that release").
  */
 public final class Gradients {
   private Gradients() {}
@@ -23,5 +36,42 @@ public final class Gradients {
         System.setOut(original);
       }
     }
+  }
+
+  /**
+   * Runs {@code sd}'s gradient function once: the values of {@code outputs} and the gradients of the loss with respect
+   * to the variables {@code wrt}, the same as {@code sd.calculateGradientsAndOutputs(placeholders, outputs, wrt)},
+   * but with the session releasing each intermediate array as soon as the ops that read it have run. SameDiff
+   * 1.0.0-M2.1 disables that release for gradient functions ({@code setEnableCache(false)}), so its session holds the
+   * whole forward and backward of the graph until the run ends: 4.7 GB for the backward of Swin-T's stage-1 last block
+   * at 448x448, of which 0.7 GB are live at any time (docs/performance.md). {@link #prepare} must have run.
+   *
+   * <p>A variable of {@code wrt} that the loss does not depend on has no gradient and no entry in the result, as with
+   * {@code calculateGradients}.
+   *
+   * @throws IllegalStateException if the gradient function was not prepared
+   */
+  public static OutAndGrad calculate(SameDiff sd, Map<String, INDArray> placeholders, Collection<String> outputs,
+      Collection<String> wrt) {
+    SameDiff grad = sd.getFunction("grad");
+    Preconditions.checkState(grad != null, "the graph has no gradient function: call Gradients.prepare first");
+    List<String> names = new ArrayList<>(outputs);
+    Map<String, String> gradientOf = new HashMap<>();
+    for (String name : wrt) {
+      Preconditions.checkArgument(sd.hasVariable(name), "no variable '%s' in the graph", name);
+      SDVariable g = sd.getVariable(name).getGradient();
+      if (g != null) { // null: the loss does not depend on the variable (e.g. the shared stream after the last stage)
+        gradientOf.put(name, g.name());
+        names.add(g.name());
+      }
+    }
+    grad.setEnableCache(true); // sd.calculateGradients* turn it off; on, the session releases arrays once used
+    grad.setListeners(sd.getListeners());
+    Map<String, INDArray> values = grad.output(placeholders, null, names.toArray(new String[0]));
+    Map<String, INDArray> outs = new HashMap<>();
+    outputs.forEach(name -> outs.put(name, values.get(name)));
+    Map<String, INDArray> grads = new HashMap<>();
+    gradientOf.forEach((name, g) -> grads.put(name, values.get(g)));
+    return new OutAndGrad(outs, grads);
   }
 }

@@ -16,7 +16,8 @@ import org.nd4j.autodiff.samediff.internal.memory.ArrayCacheMemoryMgr;
  * shape; SameDiff bounds that cache only by a quarter of javacpp's {@code maxbytes} (4 GiB under {@code ./mtlora}).
  * In a Swin forward most shapes occur in one stage only, so the cache fills with arrays that are never reused: at
  * 448x448 it held 1.09 GiB at its peak against 0.61 GiB of live arrays. {@link #boundCache} gives the next run a
- * session whose cache is bounded.
+ * session whose cache is bounded. Gradient functions release nothing under SameDiff's own {@code calculateGradients};
+ * {@link Gradients#calculate} runs them with the release on, so the bound applies to them too.
  */
 public final class SessionMemory {
   private SessionMemory() {}
@@ -28,12 +29,21 @@ public final class SessionMemory {
   }
 
   /**
-   * Gives the calling thread a fresh session of {@code sd} whose array cache holds at most {@code maxCacheBytes} of
-   * released arrays (beyond that, released arrays are closed). Call it before {@code sd.output}; {@link #release}
-   * after the run drops the session again.
+   * Gives the calling thread a fresh session of {@code sd}, and of its gradient function when it has one, whose array
+   * cache holds at most {@code maxCacheBytes} of released arrays (beyond that, released arrays are closed). Call it
+   * before {@code sd.output} or {@link Gradients#calculate} (which runs in the gradient function's session, so the
+   * function must exist already: {@link Gradients#prepare}); {@link #release} after the run drops the sessions again.
    */
   public static void boundCache(SameDiff sd, long maxCacheBytes) {
     Preconditions.checkArgument(maxCacheBytes >= 0, "maxCacheBytes must be >= 0, got %s", maxCacheBytes);
+    newSession(sd, maxCacheBytes);
+    SameDiff grad = sd.getFunction("grad");
+    if (grad != null) {
+      newSession(grad, maxCacheBytes);
+    }
+  }
+
+  private static void newSession(SameDiff sd, long maxCacheBytes) {
     ArrayCacheMemoryMgr cache = new ArrayCacheMemoryMgr();
     cache.setMaxCacheBytes(maxCacheBytes);
     InferenceSession session = new InferenceSession(sd);

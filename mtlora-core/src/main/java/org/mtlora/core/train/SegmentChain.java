@@ -43,6 +43,12 @@ import org.slf4j.LoggerFactory;
 public final class SegmentChain implements TrainableGraph {
   private static final Logger LOG = LoggerFactory.getLogger(SegmentChain.class);
   private static final String SEED_PREFIX = "chain/grad_of/";
+  /**
+   * Bound on the released arrays each segment's session keeps for reuse (SessionMemory#boundCache). Swin-T 448 training
+   * peaks at 2.98 GB resident (batch 1) and 5.06 GB (batch 2) with it, 2.95 and 5.08 GB with SameDiff's default
+   * bound (4 GiB under ./mtlora) and 2.85 and 4.93 GB with 256 MiB, in times within noise (docs/performance.md).
+   */
+  static final long TRAINING_CACHE_BYTES = 768L << 20;
 
   /**
    * A boundary output.
@@ -233,6 +239,7 @@ public final class SegmentChain implements TrainableGraph {
       setInputs(sd, s.inputs(), boundaries);
       List<String> names = new ArrayList<>();
       s.outputs().values().forEach(o -> names.add(o.variable().name()));
+      SessionMemory.boundCache(sd, TRAINING_CACHE_BYTES);
       Map<String, INDArray> out = sd.output(placeholders(sd, feed), names);
       s.outputs().forEach((name, o) -> boundaries.put(name, out.get(o.variable().name())));
       SessionMemory.release(sd);
@@ -246,7 +253,8 @@ public final class SegmentChain implements TrainableGraph {
     last.taskLosses().values().forEach(v -> names.add(v.name()));
     names.addAll(last.extraOutputs());
     List<String> wrt = differentiate(body.size(), last.inputs());
-    OutAndGrad res = sd.calculateGradientsAndOutputs(placeholders(sd, feed), names, wrt);
+    SessionMemory.boundCache(sd, TRAINING_CACHE_BYTES);
+    OutAndGrad res = Gradients.calculate(sd, placeholders(sd, feed), names, wrt);
     Map<String, INDArray> outputs = res.getOutputs();
     double total = outputs.get(last.totalLoss().name()).getDouble(0);
     ImmutableMap.Builder<String, Double> taskLosses = ImmutableMap.builder();
@@ -271,7 +279,8 @@ public final class SegmentChain implements TrainableGraph {
         INDArray g = upstream.remove(name);
         ph.put(SEED_PREFIX + name, g != null ? g : Nd4j.zerosLike(boundaries.get(name)));
       }
-      Map<String, INDArray> g = bsd.calculateGradients(ph, differentiate(k, s.inputs()));
+      SessionMemory.boundCache(bsd, TRAINING_CACHE_BYTES);
+      Map<String, INDArray> g = Gradients.calculate(bsd, ph, List.of(), differentiate(k, s.inputs())).getGradients();
       collect(g, trainable.get(k), s.inputs(), gradients, upstream);
       s.outputs().keySet().forEach(boundaries::remove);
       SessionMemory.release(bsd);

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.mtlora.core.graph.Gradients;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -16,7 +17,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Double-precision finite-difference gradient check of every trainable variable of a graph (inputs under test are
- * made variables too): the analytic gradient from {@code calculateGradients} against the central difference {@code
+ * made variables too): the analytic gradient from {@link Gradients#calculate} (the training path of the library)
+ * against the central difference {@code
  * (L(x + eps) - L(x - eps)) / 2eps}, element by element.
  *
  * <p>Relative error is {@code |a - n| / max(|a|, |n|)}. An element fails when its relative error exceeds {@link
@@ -85,7 +87,10 @@ public final class GradientCheck {
       }
     }
     assertTrue(!vars.isEmpty(), "graph has no variables to check");
-    Map<String, INDArray> analytic = sd.calculateGradients(placeholders, vars);
+    if (sd.getFunction("grad") == null) {
+      Gradients.prepare(sd);
+    }
+    Map<String, INDArray> analytic = Gradients.calculate(sd, placeholders, List.of(), vars).getGradients();
     int checked = 0;
     int failed = 0;
     double maxRel = 0;
