@@ -19,9 +19,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * How a training step keeps the backbone's activations ({@link MultiTaskModel#trainingGraph}). Without
- * checkpointing every intermediate of the forward stays in memory until the backward (Swin-T at 448: about 18 GB per
- * image in SameDiff); with it, the backbone runs as a chain of graphs whose activations are recomputed, one segment
- * at a time, during the backward, for one extra backbone forward.
+ * checkpointing the intermediates the backward reads stay in memory until it reaches them (Swin-T at 448: 6.1 GB at
+ * batch 1, 11.2 GB at batch 2); with it, the backbone runs as a chain of graphs whose activations are recomputed, one
+ * segment at a time, during the backward, for one extra backbone forward (batch 2: 5.6 GB per stage, 5 GB per block).
  */
 public enum ActivationCheckpointing {
   /** One whole graph: fastest, all activations kept. */
