@@ -113,7 +113,7 @@ final class BackboneBenchCommand implements Callable<Integer> {
       ph.put("image", x);
       long s = System.nanoTime();
       if (mode.equals("train")) {
-        sd.calculateGradients(ph, trainable);
+        org.mtlora.core.graph.Gradients.calculate(sd, ph, List.of(), trainable); // as the trainer runs it
       } else {
         sd.output(ph, "loss");
       }
