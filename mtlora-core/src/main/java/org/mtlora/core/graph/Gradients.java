@@ -43,8 +43,9 @@ public final class Gradients {
    * to the variables {@code wrt}, the same as {@code sd.calculateGradientsAndOutputs(placeholders, outputs, wrt)},
    * but with the session releasing each intermediate array as soon as the ops that read it have run. SameDiff
    * 1.0.0-M2.1 disables that release for gradient functions ({@code setEnableCache(false)}), so its session holds the
-   * whole forward and backward of the graph until the run ends: 4.7 GB for the backward of Swin-T's stage-1 last block
-   * at 448x448, of which 0.7 GB are live at any time (docs/performance.md). {@link #prepare} must have run.
+   * whole forward and backward of the graph until the run ends: 4.66 GB for the recompute + backward of Swin-T's first
+   * stage's last block at 448x448, batch 1, against a peak of 1.43 GB with the release on (docs/performance.md).
+   * {@link #prepare} must have run.
    *
    * <p>A variable of {@code wrt} that the loss does not depend on has no gradient and no entry in the result, as with
    * {@code calculateGradients}.

@@ -18,8 +18,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Double-precision finite-difference gradient check of every trainable variable of a graph (inputs under test are
  * made variables too): the analytic gradient from {@link Gradients#calculate} (the training path of the library)
- * against the central difference {@code
- * (L(x + eps) - L(x - eps)) / 2eps}, element by element.
+ * against the central difference {@code (L(x + eps) - L(x - eps)) / 2eps}, element by element.
  *
  * <p>Relative error is {@code |a - n| / max(|a|, |n|)}. An element fails when its relative error exceeds {@link
  * #MAX_REL} and its absolute error exceeds {@link #MIN_ABS} (below that both values are at the level of the central
