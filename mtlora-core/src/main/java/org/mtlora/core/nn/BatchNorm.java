@@ -119,11 +119,11 @@ public final class BatchNorm {
     if (beta != null) {
       shift = beta.add(shift);
     }
-    if (rank == 4) {
-      alpha = sd.reshape(alpha, 1, channels, 1, 1);
-      shift = sd.reshape(shift, 1, channels, 1, 1);
-    }
-    return x.mul(alpha).add(shift);
+    long[] perChannel = rank == 4 ? new long[] {1, channels, 1, 1} : new long[] {1, channels};
+    alpha = sd.reshape(alpha, perChannel);
+    shift = sd.reshape(shift, perChannel);
+    // a broadcasting product whose backward is not SameDiff's slow multiply_bp (BroadcastProduct)
+    return BroadcastProduct.apply(sd, x, alpha, perChannel).add(shift);
   }
 
   private static int[] reduceDims(int rank) {
