@@ -99,7 +99,7 @@ public final class TrainingConfig {
 
   /**
    * Builds a {@link TrainingConfig}. Defaults: learning rate 1e-3 with linear warmup from 1e-5 over a tenth of the
-   * steps, then cosine to 1e-6 (or {@link #schedule}); seed 0; block activation checkpointing; no run folder;
+   * steps, then cosine to 1e-6 (or {@link #schedule}); seed 0; stage activation checkpointing; no run folder;
    * checkpoints every quarter of the run; a progress bar.
    */
   public static final class Builder {
@@ -107,7 +107,7 @@ public final class TrainingConfig {
     private double learningRate = 1e-3;
     private LrSchedule schedule;
     private long seed;
-    private ActivationCheckpointing checkpointing = ActivationCheckpointing.BLOCK;
+    private ActivationCheckpointing checkpointing = ActivationCheckpointing.STAGE;
     private Path runDir;
     private long checkpointEvery;
     private boolean resume;
@@ -139,7 +139,10 @@ public final class TrainingConfig {
       return this;
     }
 
-    /** Recompute backbone activations in the backward (default BLOCK; NONE is fastest and needs the most memory). */
+    /**
+     * Recompute backbone activations in the backward (default STAGE; BLOCK needs the least memory, NONE the most and
+     * is fastest; docs/fine-tuning.md#activation-checkpointing).
+     */
     public Builder activationCheckpointing(ActivationCheckpointing mode) {
       this.checkpointing = Preconditions.checkNotNull(mode, "mode");
       return this;

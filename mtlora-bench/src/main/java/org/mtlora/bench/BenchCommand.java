@@ -49,7 +49,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--mode", defaultValue = "train", description = "train (full step) or eval (forward)")
   String mode;
 
-  @Option(names = "--activation-checkpointing", defaultValue = "block",
+  @Option(names = "--activation-checkpointing", defaultValue = "stage",
       description = "train mode: none, stage or block (default ${DEFAULT-VALUE}, as train)")
   String checkpointing;
 

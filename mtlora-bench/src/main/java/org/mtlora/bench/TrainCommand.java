@@ -61,7 +61,7 @@ final class TrainCommand implements Callable<Integer> {
       + "hold a run of the same options; without --resume a folder holding checkpoints is refused)")
   String resume;
 
-  @Option(names = "--activation-checkpointing", defaultValue = "block",
+  @Option(names = "--activation-checkpointing", defaultValue = "stage",
       description = "none, stage or block: recompute backbone activations per segment in the backward to save "
           + "memory (default ${DEFAULT-VALUE}; see docs/performance.md)")
   String checkpointing;

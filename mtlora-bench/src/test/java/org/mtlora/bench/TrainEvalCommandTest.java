@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.mtlora.data.SyntheticPascal;
 
 /**
- * {@code train} (Swin-T at 224, block-wise activation checkpointing, its default) then {@code eval} with the adapters
+ * {@code train} (Swin-T at 224, stage-wise activation checkpointing, its default) then {@code eval} with the adapters
  * it wrote, on a generated PASCAL-Context-layout set, as a user runs them.
  */
 class TrainEvalCommandTest {
