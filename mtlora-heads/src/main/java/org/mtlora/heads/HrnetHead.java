@@ -5,6 +5,7 @@ import java.util.List;
 import org.mtlora.core.nn.BatchNorm;
 import org.mtlora.core.nn.BilinearResize;
 import org.mtlora.core.nn.Linear;
+import org.mtlora.core.nn.Relu;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.Init;
 import org.mtlora.core.params.ParamSpec;
@@ -88,7 +89,7 @@ final class HrnetHead {
       rows = BatchNorm.eval(sd, rows, 2, hidden, ctx.param(prefix + ".1.running_mean"),
           ctx.param(prefix + ".1.running_var"), g, b, BatchNorm.DEFAULT_EPS);
     }
-    rows = sd.nn.relu(rows, 0);
+    rows = Relu.apply(sd, rows);
     rows = Linear.apply(sd, rows, sd.reshape(ctx.param(prefix + ".3.weight"), outChannels, hidden),
         ctx.param(prefix + ".3.bias")); // [N, K]
     x = sd.permute(sd.reshape(rows, -1, r0, r0, outChannels), 0, 3, 1, 2); // [B, K, r0, r0]

@@ -44,9 +44,11 @@ final class PatchMerging {
   SDVariable apply(GraphContext ctx, SDVariable x) {
     SameDiff sd = ctx.sd();
     int half = resolution / 2;
-    SDVariable t = sd.reshape(x, -1, half, 2, half, 2, dim); // [B, H/2, row parity, W/2, col parity, C]
-    t = sd.permute(t, 0, 1, 3, 4, 2, 5); // [B, H/2, W/2, col parity, row parity, C]
-    SDVariable merged = sd.reshape(t, -1, 4L * dim); // [B*L/4, 4C]: x0, x1, x2, x3
+    // the 2x2 neighbourhoods as one row reordering (a gather, whose backward is the inverse gather), where a 6-D
+    // permute took 6x as long: [B*L, C] with each cell's four rows adjacent, read as [B*L/4, 4C]: x0, x1, x2, x3
+    SDVariable rows = WindowOps.reorderRows(sd, x, dim, WindowGeometry.mergeOrder(resolution, resolution),
+        "merge_order." + resolution);
+    SDVariable merged = sd.reshape(rows, -1, 4L * dim);
     SDVariable normed = LayerNorm.apply(sd, merged, 2, ctx.param(prefix + ".norm.weight"),
         ctx.param(prefix + ".norm.bias"));
     return reduction.apply(ctx, normed, (long) half * half, null).shared();

@@ -3,6 +3,7 @@ package org.mtlora.swin;
 import com.google.common.collect.ImmutableList;
 import org.mtlora.core.adapter.MtLoraLinear;
 import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.nn.BroadcastSum;
 import org.mtlora.core.nn.MaskedSoftmax;
 import org.mtlora.core.nn.RelativePositionBias;
 import org.mtlora.core.params.Init;
@@ -76,11 +77,12 @@ final class WindowAttention {
     SDVariable scores = sd.mmul(q, k, false, true, false); // [B_, nH, N, N]
     SDVariable attn;
     if (mask == null) {
-      attn = scores.add(bias(ctx)); // + [nH, N, N]
+      attn = BroadcastSum.apply(sd, scores, bias(ctx), heads, n, n); // + [nH, N, N]
     } else {
       // bias and mask meet first in a small [nW, nH, N, N] array, then one addition to the scores
       SDVariable biasAndMask = bias(ctx).add(mask); // [nH, N, N] + [nW, 1, N, N]
-      attn = sd.reshape(scores, -1, numWindows, heads, n, n).add(biasAndMask); // [B, nW, nH, N, N]
+      attn = BroadcastSum.apply(sd, sd.reshape(scores, -1, numWindows, heads, n, n), biasAndMask, numWindows, heads,
+          n, n); // [B, nW, nH, N, N]
       attn = sd.reshape(attn, -1, heads, n, n); // [B_, nH, N, N]
     }
     SDVariable probs = MaskedSoftmax.apply(sd, attn, null);

@@ -104,6 +104,27 @@ public final class WindowGeometry {
     return order;
   }
 
+  /**
+   * Where each row of patch merging's 2x2 neighbourhoods comes from: entry {@code 4 (i * w/2 + j) + q} of the result is
+   * the token index {@code y * w + x} of neighbour {@code q} of output cell {@code (i, j)}, in the reference's channel
+   * order q = 0 (2i, 2j), 1 (2i + 1, 2j), 2 (2i, 2j + 1), 3 (2i + 1, 2j + 1) — (even row, even col), (odd row, even
+   * col), (even row, odd col), (odd row, odd col). One gather of the rows {@code [L, C]} with this index, read as
+   * {@code [L/4, 4C]}, is the concatenation of {@link PatchMerging}.
+   */
+  public static int[] mergeOrder(int h, int w) {
+    Preconditions.checkArgument(h % 2 == 0 && w % 2 == 0, "patch merging needs an even grid, found %sx%s", h, w);
+    int[] order = new int[h * w];
+    int p = 0;
+    for (int i = 0; i < h / 2; i++) {
+      for (int j = 0; j < w / 2; j++) {
+        for (int q = 0; q < 4; q++) {
+          order[p++] = (2 * i + q % 2) * w + 2 * j + q / 2;
+        }
+      }
+    }
+    return order;
+  }
+
   /** The inverse permutation: {@code inverse(order)[order[p]] == p}. */
   public static int[] inverse(int[] order) {
     int[] inv = new int[order.length];

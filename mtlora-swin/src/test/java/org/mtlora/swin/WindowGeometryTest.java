@@ -86,4 +86,42 @@ class WindowGeometryTest {
     assertEquals(out.get(composed.name()), out.get(gathered.name()));
     assertEquals(x, out.get(back.name()));
   }
+
+  @Test
+  void mergeOrderOnA4x4Grid() {
+    // grid tokens 0..15 row-major; cell (0,0) takes (0,0)=0, (1,0)=4, (0,1)=1, (1,1)=5 in the reference's channel order
+    assertArrayEquals(new int[] {0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15},
+        WindowGeometry.mergeOrder(4, 4));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> WindowGeometry.mergeOrder(5, 4));
+  }
+
+  /** The gather with the merge order equals the reference's strided slices x[0::2, 0::2], x[1::2, 0::2], ... */
+  @Test
+  void oneGatherEqualsTheFourStridedSlicesConcatenated() {
+    int b = 2;
+    int h = 6;
+    int c = 3;
+    org.nd4j.linalg.api.ndarray.INDArray x = org.nd4j.linalg.factory.Nd4j.rand(
+        org.nd4j.linalg.api.buffer.DataType.FLOAT, b * h * h, c);
+    org.nd4j.autodiff.samediff.SameDiff sd = org.nd4j.autodiff.samediff.SameDiff.create();
+    org.nd4j.autodiff.samediff.SDVariable merged = sd.reshape(WindowOps.reorderRows(sd, sd.constant("x", x), c,
+        WindowGeometry.mergeOrder(h, h), "merge"), -1, 4L * c);
+    org.nd4j.linalg.api.ndarray.INDArray out = sd.output(java.util.Map.of(), merged.name()).get(merged.name());
+    assertArrayEquals(new long[] {b * h * h / 4, 4L * c}, out.shape());
+    int[][] offsets = {{0, 0}, {1, 0}, {0, 1}, {1, 1}}; // (row, col) of x0, x1, x2, x3
+    for (int s = 0; s < b; s++) {
+      for (int i = 0; i < h / 2; i++) {
+        for (int j = 0; j < h / 2; j++) {
+          for (int q = 0; q < 4; q++) {
+            for (int k = 0; k < c; k++) {
+              long src = (long) s * h * h + (2L * i + offsets[q][0]) * h + 2L * j + offsets[q][1];
+              assertEquals(x.getFloat(src, k), out.getFloat((long) s * h * h / 4 + (long) i * h / 2 + j, q * c + k),
+                  "sample " + s + " cell " + i + "," + j + " part " + q);
+            }
+          }
+        }
+      }
+    }
+  }
 }

@@ -123,7 +123,8 @@ public final class BatchNorm {
     alpha = sd.reshape(alpha, perChannel);
     shift = sd.reshape(shift, perChannel);
     // a broadcasting product whose backward is not SameDiff's slow multiply_bp (BroadcastProduct)
-    return BroadcastProduct.apply(sd, x, alpha, perChannel).add(shift);
+    SDVariable scaled = BroadcastProduct.apply(sd, x, alpha, perChannel);
+    return rank == 2 ? BroadcastSum.apply(sd, scaled, shift, perChannel) : scaled.add(shift);
   }
 
   private static int[] reduceDims(int rank) {

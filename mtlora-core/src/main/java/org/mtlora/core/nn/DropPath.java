@@ -31,6 +31,6 @@ public final class DropPath {
     SDVariable mask = ctx.masks().placeholder(ctx.sd(), name, ctx.dataType(), RandomMasks.Kind.SAMPLE,
         rowsPerSample, new long[] {1}, keep); // [B*L, 1], constant within a sample
     // the mask already holds 1 / keep for kept samples; expanded to x's shape for a fast backward (RowBroadcast)
-    return x.mul(RowBroadcast.acrossColumns(ctx.sd(), mask, channels, ctx.dataType()));
+    return MaskProduct.apply(ctx.sd(), x, RowBroadcast.acrossColumns(ctx.sd(), mask, channels, ctx.dataType()));
   }
 }

@@ -28,6 +28,6 @@ public final class Dropout {
     double keep = 1 - p;
     SDVariable mask = ctx.masks().placeholder(ctx.sd(), name, ctx.dataType(), RandomMasks.Kind.ELEMENT,
         rowsPerSample, rowShape, keep);
-    return x.mul(mask);
+    return MaskProduct.apply(ctx.sd(), x, mask); // no gradient for the mask
   }
 }

@@ -37,7 +37,10 @@ public final class LayerNorm {
         y = y.mul(gamma);
       }
     }
-    return beta == null ? y : y.add(beta);
+    if (beta == null) {
+      return y;
+    }
+    return beta.getShape() != null ? BroadcastSum.apply(sd, y, beta) : y.add(beta);
   }
 
   /** {@link #apply(SameDiff, SDVariable, int, SDVariable, SDVariable, double)} with eps 1e-5. */

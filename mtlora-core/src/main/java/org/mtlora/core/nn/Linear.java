@@ -26,7 +26,8 @@ public final class Linear {
    */
   public static SDVariable apply(SameDiff sd, SDVariable x, SDVariable weight, SDVariable bias) {
     SDVariable y = FrozenWeightMatmul.product(sd, x, weight, true); // no weight gradient when it is frozen
-    return bias == null ? y : y.add(bias);
+    // a bias add whose backward skips a frozen bias's gradient and sums a trainable one's with a product
+    return bias == null ? y : BroadcastSum.apply(sd, y, bias);
   }
 
   /**
