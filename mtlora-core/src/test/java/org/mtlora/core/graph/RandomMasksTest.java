@@ -42,4 +42,24 @@ class RandomMasksTest {
       assertEquals(p.getFloat(b, 0), p.getRow(b).minNumber().floatValue());
     }
   }
+
+  /** Masks drawn in parallel come back in declaration order and the same on every draw. */
+  @Test
+  void manyMasksAreDrawnInDeclarationOrderAndReproducibly() {
+    RandomMasks masks = new RandomMasks();
+    SameDiff sd = SameDiff.create();
+    for (int i = 0; i < 24; i++) {
+      masks.placeholder(sd, "m" + i, DataType.FLOAT, RandomMasks.Kind.ELEMENT, 40, new long[] {16}, 0.5);
+    }
+    Map<String, INDArray> first = masks.sample(2, 5, 9, DataType.FLOAT);
+    assertEquals(java.util.stream.IntStream.range(0, 24).mapToObj(i -> "m" + i).toList(),
+        java.util.List.copyOf(first.keySet()));
+    for (int round = 0; round < 3; round++) {
+      Map<String, INDArray> again = masks.sample(2, 5, 9, DataType.FLOAT);
+      for (String name : first.keySet()) {
+        assertEquals(first.get(name), again.get(name), name);
+      }
+    }
+    assertNotEquals(first.get("m0"), first.get("m1")); // one generator per mask
+  }
 }
