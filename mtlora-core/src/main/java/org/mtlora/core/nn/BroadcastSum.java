@@ -19,7 +19,7 @@ import org.nd4j.linalg.util.HashUtil;
  * The forward is SameDiff's native {@code add}; the backward is
  *
  * <pre>
- *   dx = dy                                  (a copy)
+ *   dx = dy                                  (SameDiff's identity)
  *   db = 1^T reshape(dy, [-1, |b|])          (a product with a column of ones; nothing when b is a constant)
  * </pre>
  *

@@ -8,8 +8,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * The sum over the rows of a matrix, {@code [M, K] -> [1, K]}, as the matrix product {@code 1^T m} with a column of
  * ones. SameDiff 1.0.0-M2.1's {@code reduce_sum} along axis 0 of a row-major matrix is a strided reduction: 8.6 ms for
  * a {@code [12544, 384]} array on this project's machine, against 0.75 ms for the product (docs/performance.md). Used
- * in backward passes only (the bias gradients of {@link BroadcastSum}, the factor gradient of {@link
- * BroadcastProduct}); the number of rows may be unknown when the graph is built (a batch of -1).
+ * in backward passes only (the gradient of a trainable {@link BroadcastSum} term); the number of rows may be unknown
+ * when the graph is built (a batch of -1).
  */
 final class ColumnSums {
   private ColumnSums() {}

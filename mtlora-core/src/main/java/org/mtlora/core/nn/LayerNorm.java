@@ -37,10 +37,7 @@ public final class LayerNorm {
         y = y.mul(gamma);
       }
     }
-    if (beta == null) {
-      return y;
-    }
-    return beta.getShape() != null ? BroadcastSum.apply(sd, y, beta) : y.add(beta);
+    return beta == null ? y : BroadcastSum.apply(sd, y, beta);
   }
 
   /** {@link #apply(SameDiff, SDVariable, int, SDVariable, SDVariable, double)} with eps 1e-5. */
