@@ -3,7 +3,6 @@ package org.mtlora.core.graph;
 import com.google.common.base.Preconditions;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
-import org.nd4j.autodiff.samediff.internal.memory.ArrayCacheMemoryMgr;
 
 /**
  * Releases what SameDiff 1.0.0-M2.1 keeps between runs. Its per-thread sessions (of the graph and of its gradient
@@ -12,11 +11,12 @@ import org.nd4j.autodiff.samediff.internal.memory.ArrayCacheMemoryMgr;
  * activations every step (224x224 Swin-T: 5.4 → 9.8 → 14.3 → 18.7 GB) and steps slow down threefold
  * (docs/performance.md). Call {@link #release} between steps.
  *
- * <p>A session keeps the arrays it releases in an array cache, to hand them out again for an output of the same
- * shape; SameDiff bounds that cache only by a quarter of javacpp's {@code maxbytes} (4 GiB under {@code ./mtlora}).
- * In a Swin forward most shapes occur in one stage only, so the cache fills with arrays that are never reused: at
- * 448x448 it held 1.09 GiB at its peak against 0.61 GiB of live arrays. {@link #boundCache} gives the next run a
- * session whose cache is bounded. Gradient functions release nothing under SameDiff's own {@code calculateGradients};
+ * <p>A session keeps the arrays it releases in an array cache, to hand them out again; SameDiff's own cache serves only
+ * an output of the same shape and is bounded only by a quarter of javacpp's {@code maxbytes} (4 GiB under {@code
+ * ./mtlora}). In a Swin forward most shapes occur in one stage only, so that cache fills with arrays that are never
+ * reused: at 448x448 it held 1.09 GiB at its peak against 0.61 GiB of live arrays. {@link #boundCache} gives the next
+ * run a session with a {@link BufferCache} instead: bounded, and reusing a released buffer for any array of the same
+ * length. Gradient functions release nothing under SameDiff's own {@code calculateGradients};
  * {@link Gradients#calculate} runs them with the release on, so the bound applies to them too.
  */
 public final class SessionMemory {
@@ -30,9 +30,10 @@ public final class SessionMemory {
 
   /**
    * Gives the calling thread a fresh session of {@code sd}, and of its gradient function when it has one, whose array
-   * cache holds at most {@code maxCacheBytes} of released arrays (beyond that, released arrays are closed). Call it
-   * before {@code sd.output} or {@link Gradients#calculate} (which runs in the gradient function's session, so the
-   * function must exist already: {@link Gradients#prepare}); {@link #release} after the run drops the sessions again.
+   * cache ({@link BufferCache}) holds at most {@code maxCacheBytes} of released arrays (beyond that, released arrays
+   * are closed). Call it before {@code sd.output} or {@link Gradients#calculate} (which runs in the gradient function's
+   * session, so the function must exist already: {@link Gradients#prepare}); {@link #release} after the run drops the
+   * sessions again.
    */
   public static void boundCache(SameDiff sd, long maxCacheBytes) {
     Preconditions.checkArgument(maxCacheBytes >= 0, "maxCacheBytes must be >= 0, got %s", maxCacheBytes);
@@ -44,10 +45,8 @@ public final class SessionMemory {
   }
 
   private static void newSession(SameDiff sd, long maxCacheBytes) {
-    ArrayCacheMemoryMgr cache = new ArrayCacheMemoryMgr();
-    cache.setMaxCacheBytes(maxCacheBytes);
     InferenceSession session = new InferenceSession(sd);
-    session.setMmgr(cache);
+    session.setMmgr(new BufferCache(maxCacheBytes));
     sd.getSessions().put(Thread.currentThread().getId(), session);
   }
 

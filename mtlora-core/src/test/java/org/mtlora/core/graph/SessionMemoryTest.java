@@ -10,7 +10,6 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
-import org.nd4j.autodiff.samediff.internal.memory.ArrayCacheMemoryMgr;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -35,10 +34,9 @@ class SessionMemoryTest {
       SameDiff sd = graph();
       SessionMemory.boundCache(sd, bound);
       InferenceSession session = sd.getSessions().get(Thread.currentThread().getId());
-      ArrayCacheMemoryMgr cache = assertInstanceOf(ArrayCacheMemoryMgr.class, session.getMmgr());
-      assertEquals(bound, cache.getMaxCacheBytes());
+      BufferCache cache = assertInstanceOf(BufferCache.class, session.getMmgr());
       assertEquals(expected, sd.output(Map.of("x", x), "y").get("y"));
-      assertTrue(cache.getCurrentCacheSize() <= bound, "cache holds " + cache.getCurrentCacheSize());
+      assertTrue(cache.cachedBytes() <= bound, "cache holds " + cache.cachedBytes());
       SessionMemory.release(sd);
       assertTrue(sd.getSessions().isEmpty());
     }
