@@ -50,12 +50,24 @@ public final class SessionMemory {
     sd.getSessions().put(Thread.currentThread().getId(), session);
   }
 
-  /** Drops the sessions of {@code sd} and of its gradient function, leaving the collection to a later call. */
+  /**
+   * Drops the sessions of {@code sd} and of its gradient function, leaving the collection to a later call. The buffers
+   * a {@link BufferCache} kept are freed at once.
+   */
   public static void clear(SameDiff sd) {
-    sd.getSessions().clear();
+    drop(sd);
     SameDiff grad = sd.getFunction("grad");
     if (grad != null) {
-      grad.getSessions().clear();
+      drop(grad);
     }
+  }
+
+  private static void drop(SameDiff sd) {
+    for (InferenceSession session : sd.getSessions().values()) {
+      if (session.getMmgr() instanceof BufferCache cache) {
+        cache.close();
+      }
+    }
+    sd.getSessions().clear();
   }
 }

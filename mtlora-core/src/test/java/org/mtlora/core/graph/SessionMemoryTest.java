@@ -37,8 +37,10 @@ class SessionMemoryTest {
       BufferCache cache = assertInstanceOf(BufferCache.class, session.getMmgr());
       assertEquals(expected, sd.output(Map.of("x", x), "y").get("y"));
       assertTrue(cache.cachedBytes() <= bound, "cache holds " + cache.cachedBytes());
+      assertTrue(bound == 0 || cache.cachedBytes() > 0, "the intermediate arrays were released into the cache");
       SessionMemory.release(sd);
       assertTrue(sd.getSessions().isEmpty());
+      assertEquals(0, cache.cachedBytes(), "the kept buffers are freed with the session");
     }
   }
 
