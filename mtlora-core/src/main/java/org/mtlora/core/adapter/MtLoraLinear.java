@@ -3,7 +3,9 @@ package org.mtlora.core.adapter;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.mtlora.core.nn.Dropout;
 import org.mtlora.core.graph.GraphContext;
@@ -16,6 +18,7 @@ import org.mtlora.core.params.Role;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The MTLoRA linear layer (reference {@code MTLoRALinear}; reference-spec §1.1).
@@ -27,9 +30,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   D_t  = s_t  * (u_t A_t^T) B_t^T           u_t = the task's own input if given (not dropped), else xd
  * </pre>
  *
- * and the outputs per {@link LoraMode}. Scales are plain multipliers (no alpha / r). A matrices start
- * Kaiming-uniform (a = sqrt(5)), B matrices at zero, so every output equals {@code P} at step 0. With a shared rank of
- * 0 the layer has no adapter and returns {@code P} alone, as the reference does.
+ * and the outputs per {@link LoraMode}. Paths that read the same input (the shared one and, without task inputs, the
+ * tasks) share one down-projection with their A matrices stacked. Scales are plain multipliers (no alpha / r). A
+ * matrices start Kaiming-uniform (a = sqrt(5)), B matrices at zero, so every output equals {@code P} at step 0. With a
+ * shared rank of 0 the layer has no adapter and returns {@code P} alone, as the reference does.
  *
  * <p>Parameter names are the reference's state_dict keys under the layer's prefix: {@code linear.weight} {@code [out,
  * in]}, {@code linear.bias}, {@code lora_shared_A} {@code [r, in]}, {@code lora_shared_B} {@code [out, r]}, {@code
@@ -190,12 +194,26 @@ public final class MtLoraLinear {
       return new Output(p, ImmutableMap.of());
     }
     SDVariable xd = Dropout.apply(ctx, prefix + ".lora_dropout", x, rowsPerSample, new long[] {in}, dropout);
-    SDVariable sharedDelta = hasSharedMatrices()
-        ? lowRank(sd, xd, ctx.param(sharedA()), ctx.param(sharedB()), sharedScale) : null;
+    SDVariable sharedDelta;
+    Map<String, SDVariable> taskDeltas = new LinkedHashMap<>();
+    if (taskInputs == null && !taskRanks.isEmpty()) { // every path reads xd: one down-projection for all
+      ImmutableList<SDVariable> deltas = stackedLowRank(ctx, xd);
+      sharedDelta = hasSharedMatrices() ? deltas.get(0) : null;
+      int k = hasSharedMatrices() ? 1 : 0;
+      for (String t : taskRanks.keySet()) {
+        taskDeltas.put(t, deltas.get(k++));
+      }
+    } else {
+      sharedDelta = hasSharedMatrices()
+          ? lowRank(sd, xd, ctx.param(sharedA()), ctx.param(sharedB()), sharedScale) : null;
+      for (String t : taskRanks.keySet()) {
+        taskDeltas.put(t, lowRank(sd, taskInputs.get(t), ctx.param(taskA(t)), ctx.param(taskB(t)),
+            taskScales.get(t)));
+      }
+    }
     Map<String, SDVariable> tasks = new LinkedHashMap<>();
     for (String t : taskRanks.keySet()) {
-      SDVariable u = taskInputs == null ? xd : taskInputs.get(t);
-      SDVariable y = p.add(lowRank(sd, u, ctx.param(taskA(t)), ctx.param(taskB(t)), taskScales.get(t)));
+      SDVariable y = p.add(taskDeltas.get(t));
       if (mode == LoraMode.MATRIX_V2) {
         y = y.add(sharedDelta);
       }
@@ -221,6 +239,53 @@ public final class MtLoraLinear {
   private static SDVariable lowRank(SameDiff sd, SDVariable u, SDVariable a, SDVariable b, double scale) {
     SDVariable down = sd.mmul(u, a, false, true, false).mul(scale); // [N, r]
     return sd.mmul(down, b, false, true, false); // [N, out]
+  }
+
+  /**
+   * The low-rank terms of every path (the shared one if it has matrices, then the tasks in order) when all of them read
+   * the same input {@code u}, with a single down-projection: {@code H = u [A_1; ...; A_k]^T} ({@code [N, R]}, R the
+   * sum of the ranks), then for path p {@code H P_p^T} with {@code P_p = [0 .. s_p B_p .. 0]} ({@code [out, R]}: the
+   * path's scaled B in its own rank columns, zeros in the others), which equals {@code s_p (u A_p^T) B_p^T}. The input
+   * (and, backward, its gradient) is read once instead of once per path; the zero blocks are constants, so B's
+   * gradient is the path's columns of {@code P_p}'s.
+   */
+  private ImmutableList<SDVariable> stackedLowRank(GraphContext ctx, SDVariable u) {
+    SameDiff sd = ctx.sd();
+    List<SDVariable> as = new ArrayList<>();
+    List<SDVariable> bs = new ArrayList<>();
+    List<Integer> ranks = new ArrayList<>();
+    List<Double> scales = new ArrayList<>();
+    if (hasSharedMatrices()) {
+      as.add(ctx.param(sharedA()));
+      bs.add(ctx.param(sharedB()));
+      ranks.add(sharedRank);
+      scales.add(sharedScale);
+    }
+    for (String t : taskRanks.keySet()) {
+      as.add(ctx.param(taskA(t)));
+      bs.add(ctx.param(taskB(t)));
+      ranks.add(taskRanks.get(t));
+      scales.add(taskScales.get(t));
+    }
+    int total = ranks.stream().mapToInt(Integer::intValue).sum();
+    SDVariable down = sd.mmul(u, sd.concat(0, as.toArray(new SDVariable[0])), false, true, false); // [N, R]
+    ImmutableList.Builder<SDVariable> deltas = ImmutableList.builder();
+    int offset = 0;
+    for (int k = 0; k < ranks.size(); k++) {
+      int after = total - offset - ranks.get(k);
+      List<SDVariable> columns = new ArrayList<>();
+      if (offset > 0) {
+        columns.add(sd.constant(Nd4j.zeros(ctx.dataType(), out, offset)));
+      }
+      columns.add(bs.get(k).mul(scales.get(k))); // [out, r_k]
+      if (after > 0) {
+        columns.add(sd.constant(Nd4j.zeros(ctx.dataType(), out, after)));
+      }
+      SDVariable padded = columns.size() == 1 ? columns.get(0) : sd.concat(1, columns.toArray(new SDVariable[0]));
+      deltas.add(sd.mmul(down, padded, false, true, false)); // [N, out]
+      offset += ranks.get(k);
+    }
+    return deltas.build();
   }
 
   /**

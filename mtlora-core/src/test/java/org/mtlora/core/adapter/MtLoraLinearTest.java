@@ -305,6 +305,18 @@ class MtLoraLinearTest {
         false, true);
   }
 
+  /** Three paths of ranks 2, 3 and 1 reading one input: the stacked down-projection and its padded B matrices. */
+  @Test
+  void gradientMatrixWithoutTaskInputs() {
+    gradCheck(layer(LoraMode.MATRIX), 15, false, false);
+  }
+
+  /** Task paths only (no shared matrices) reading one input: the stack starts with the first task. */
+  @Test
+  void gradientAdditionWithoutTaskInputs() {
+    gradCheck(layer(LoraMode.ADDITION), 16, false, false);
+  }
+
   @Test
   void gradientMatrixV2() {
     gradCheck(layer(LoraMode.MATRIX_V2), 12, false, false);
