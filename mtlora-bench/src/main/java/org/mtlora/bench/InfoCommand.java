@@ -48,8 +48,8 @@ final class InfoCommand implements Callable<Integer> {
     String extension = System.getProperty("org.bytedeco.javacpp.platform.extension", "");
     row(out, "native build", extension.isEmpty() ? "generic" : extension.substring(1)
         + (extension.contains("onednn") ? " (oneDNN)" : ""));
-    row(out, "javacpp maxbytes", mib(Pointer.maxBytes()));
-    row(out, "javacpp maxphysicalbytes", mib(Pointer.maxPhysicalBytes()));
+    row(out, "javacpp maxbytes", limit(Pointer.maxBytes()));
+    row(out, "javacpp maxphysicalbytes", limit(Pointer.maxPhysicalBytes()));
     row(out, "javacpp in use", mib(Pointer.totalBytes()) + " (process RSS " + mib(Pointer.physicalBytes()) + ")");
     row(out, "jvm heap max", mib(Runtime.getRuntime().maxMemory()));
     row(out, "java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
@@ -62,6 +62,11 @@ final class InfoCommand implements Callable<Integer> {
 
   private static void row(PrintWriter out, String key, String value) {
     out.printf(Locale.ROOT, "%-26s %s%n", key, value);
+  }
+
+  /** A javacpp limit: 0 means none (and, for the resident-memory limit, no check at each allocation). */
+  private static String limit(long bytes) {
+    return bytes > 0 ? mib(bytes) : "none";
   }
 
   private static String mib(long bytes) {
