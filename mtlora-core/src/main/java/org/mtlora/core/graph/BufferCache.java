@@ -2,6 +2,7 @@ package org.mtlora.core.graph;
 
 import com.google.common.base.Preconditions;
 import java.util.ArrayDeque;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
@@ -27,6 +28,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>The same release rules as SameDiff's manager: a view, or a buffer that another array still uses, is not
  * kept; at most {@code maxCacheBytes} of released buffers are kept, the least recently released ones closed first.
  * Like SameDiff's, a reused buffer is not zeroed: ops write their whole output.
+ *
+ * <p>With an {@link Arena}, float and double buffers come from the arena instead of fresh native ones (which libnd4j
+ * zero-fills), and a released one goes back to the arena, which serves any later request that fits in it.
  */
 final class BufferCache extends AbstractMemoryMgr {
   private record Key(DataType type, long length) {}
@@ -43,17 +47,30 @@ final class BufferCache extends AbstractMemoryMgr {
   }
 
   private final long maxCacheBytes;
+  /** Where new buffers come from when the cache has none; null: fresh native buffers. */
+  private final Arena arena;
   private final Map<Key, ArrayDeque<Slot>> free = new HashMap<>();
   /** Every kept buffer, least recently released first. */
   private final Set<Slot> lru = new LinkedHashSet<>();
   private final Map<DataBuffer, Slot> kept = new IdentityHashMap<>();
+  /** Arena buffers released to the arena (a second release would hand one block to two arrays). */
+  private final Set<DataBuffer> givenBack = Collections.newSetFromMap(new IdentityHashMap<>());
   private long cachedBytes;
   private long hits;
   private long misses;
 
   BufferCache(long maxCacheBytes) {
+    this(maxCacheBytes, null);
+  }
+
+  /**
+   * A cache whose misses take their buffers from {@code arena} (when it serves the data type); released arena buffers
+   * go back to the arena, outside the bound.
+   */
+  BufferCache(long maxCacheBytes, Arena arena) {
     Preconditions.checkArgument(maxCacheBytes >= 0, "maxCacheBytes must be >= 0, got %s", maxCacheBytes);
     this.maxCacheBytes = maxCacheBytes;
+    this.arena = arena;
   }
 
   @Override
@@ -79,7 +96,11 @@ final class BufferCache extends AbstractMemoryMgr {
     Slot slot = slots == null ? null : slots.pollLast();
     if (slot == null) {
       misses++;
-      return Nd4j.createUninitializedDetached(dataType, order, shape);
+      DataBuffer fromArena = arena == null || length == 0 ? null : arena.allocate(dataType, length);
+      if (fromArena == null) {
+        return Nd4j.createUninitializedDetached(dataType, order, shape);
+      }
+      return Nd4j.create(fromArena, shape, Nd4j.getStrides(shape, order), 0, order, dataType);
     }
     hits++;
     lru.remove(slot);
@@ -99,8 +120,14 @@ final class BufferCache extends AbstractMemoryMgr {
       }
       return;
     }
-    Preconditions.checkState(!kept.containsKey(buffer), "buffer released twice (array id %s, shape %s)",
-        array.getId(), array.shapeInfoToString());
+    Preconditions.checkState(!kept.containsKey(buffer) && !givenBack.contains(buffer),
+        "buffer released twice (array id %s, shape %s)", array.getId(), array.shapeInfoToString());
+    if (arena != null && arena.holds(buffer)) {
+      givenBack.add(buffer);
+      arena.release(buffer);
+      return;
+    }
+    Key key = new Key(array.dataType(), buffer.length());
     long size = bytes(buffer);
     if (size > maxCacheBytes || !array.closeable()) {
       if (array.closeable()) {
@@ -117,7 +144,7 @@ final class BufferCache extends AbstractMemoryMgr {
       cachedBytes -= bytes(s.buffer);
       s.buffer.close();
     }
-    Slot slot = new Slot(buffer, new Key(array.dataType(), buffer.length()));
+    Slot slot = new Slot(buffer, key);
     free.computeIfAbsent(slot.key, k -> new ArrayDeque<>()).addLast(slot);
     lru.add(slot);
     kept.put(buffer, slot);
@@ -131,6 +158,7 @@ final class BufferCache extends AbstractMemoryMgr {
     }
     lru.clear();
     kept.clear();
+    givenBack.clear();
     free.clear();
     cachedBytes = 0;
   }

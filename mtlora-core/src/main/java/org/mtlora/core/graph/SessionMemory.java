@@ -36,17 +36,26 @@ public final class SessionMemory {
    * sessions again.
    */
   public static void boundCache(SameDiff sd, long maxCacheBytes) {
+    boundCache(sd, maxCacheBytes, null);
+  }
+
+  /**
+   * As {@link #boundCache(SameDiff, long)}, the cache's new float buffers taken from {@code arena} (none: {@code
+   * null}). Before the arena is {@linkplain Arena#reset reset}, copy out what the run returned ({@link Arena#escape})
+   * and drop the sessions ({@link #release} or {@link #clear}).
+   */
+  public static void boundCache(SameDiff sd, long maxCacheBytes, Arena arena) {
     Preconditions.checkArgument(maxCacheBytes >= 0, "maxCacheBytes must be >= 0, got %s", maxCacheBytes);
-    newSession(sd, maxCacheBytes);
+    newSession(sd, maxCacheBytes, arena);
     SameDiff grad = sd.getFunction("grad");
     if (grad != null) {
-      newSession(grad, maxCacheBytes);
+      newSession(grad, maxCacheBytes, arena);
     }
   }
 
-  private static void newSession(SameDiff sd, long maxCacheBytes) {
+  private static void newSession(SameDiff sd, long maxCacheBytes, Arena arena) {
     InferenceSession session = new InferenceSession(sd);
-    session.setMmgr(new BufferCache(maxCacheBytes));
+    session.setMmgr(new BufferCache(maxCacheBytes, arena));
     sd.getSessions().put(Thread.currentThread().getId(), session);
   }
 

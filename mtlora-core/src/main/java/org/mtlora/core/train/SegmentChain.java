@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.ObjIntConsumer;
+import org.mtlora.core.graph.Arena;
 import org.mtlora.core.graph.Gradients;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.graph.RandomMasks;
@@ -86,6 +87,12 @@ public final class SegmentChain implements TrainableGraph {
   private final ParameterRegistry params;
   private final DataType dataType;
   private final RandomMasks masks;
+  /**
+   * Where every segment's session takes its new float buffers (instead of fresh, zero-filled ones): taken back after
+   * each session, kept for the next step, freed when the chain is collected (docs/performance.md, lever row "One
+   * arena for the sessions' new buffers").
+   */
+  private final Arena arena = new Arena();
   /** Trainable parameter names per graph: body segments in order, then the loss segment. */
   private final ImmutableList<ImmutableList<String>> trainable;
   /** Body segments up to and including this index hold no trainable parameter: their backward is skipped. */
@@ -239,10 +246,10 @@ public final class SegmentChain implements TrainableGraph {
       setInputs(sd, s.inputs(), boundaries);
       List<String> names = new ArrayList<>();
       s.outputs().values().forEach(o -> names.add(o.variable().name()));
-      SessionMemory.boundCache(sd, TRAINING_CACHE_BYTES);
-      Map<String, INDArray> out = sd.output(placeholders(sd, feed), names);
+      SessionMemory.boundCache(sd, TRAINING_CACHE_BYTES, arena);
+      Map<String, INDArray> out = escape(sd.output(placeholders(sd, feed), names));
       s.outputs().forEach((name, o) -> boundaries.put(name, out.get(o.variable().name())));
-      SessionMemory.release(sd);
+      release(sd);
     }
     long t1 = System.nanoTime();
 
@@ -253,9 +260,9 @@ public final class SegmentChain implements TrainableGraph {
     last.taskLosses().values().forEach(v -> names.add(v.name()));
     names.addAll(last.extraOutputs());
     List<String> wrt = differentiate(body.size(), last.inputs());
-    SessionMemory.boundCache(sd, TRAINING_CACHE_BYTES);
+    SessionMemory.boundCache(sd, TRAINING_CACHE_BYTES, arena);
     OutAndGrad res = Gradients.calculate(sd, placeholders(sd, feed), names, wrt);
-    Map<String, INDArray> outputs = res.getOutputs();
+    Map<String, INDArray> outputs = escape(res.getOutputs());
     double total = outputs.get(last.totalLoss().name()).getDouble(0);
     ImmutableMap.Builder<String, Double> taskLosses = ImmutableMap.builder();
     last.taskLosses().forEach((task, v) -> taskLosses.put(task, outputs.get(v.name()).getDouble(0)));
@@ -263,8 +270,8 @@ public final class SegmentChain implements TrainableGraph {
     last.extraOutputs().forEach(n -> extras.put(n, outputs.get(n)));
     Map<String, INDArray> gradients = new HashMap<>();
     Map<String, INDArray> upstream = new HashMap<>();
-    collect(res.getGradients(), trainable.get(body.size()), last.inputs(), gradients, upstream);
-    SessionMemory.release(sd);
+    collect(escape(res.getGradients()), trainable.get(body.size()), last.inputs(), gradients, upstream);
+    release(sd);
     long t2 = System.nanoTime();
     if (!Double.isFinite(total)) {
       return new Pass(total, taskLosses.buildOrThrow(), Map.of(), extras); // the trainer stops; no backward needed
@@ -279,11 +286,12 @@ public final class SegmentChain implements TrainableGraph {
         INDArray g = upstream.remove(name);
         ph.put(SEED_PREFIX + name, g != null ? g : Nd4j.zerosLike(boundaries.get(name)));
       }
-      SessionMemory.boundCache(bsd, TRAINING_CACHE_BYTES);
-      Map<String, INDArray> g = Gradients.calculate(bsd, ph, List.of(), differentiate(k, s.inputs())).getGradients();
+      SessionMemory.boundCache(bsd, TRAINING_CACHE_BYTES, arena);
+      Map<String, INDArray> g =
+          escape(Gradients.calculate(bsd, ph, List.of(), differentiate(k, s.inputs())).getGradients());
       collect(g, trainable.get(k), s.inputs(), gradients, upstream);
       s.outputs().keySet().forEach(boundaries::remove);
-      SessionMemory.release(bsd);
+      release(bsd);
     }
     long t3 = System.nanoTime();
     LOG.debug("step: body forward {} s, loss segment forward+backward {} s, body recompute+backward {} s",
@@ -318,6 +326,17 @@ public final class SegmentChain implements TrainableGraph {
         upstream.merge(boundary, g, INDArray::add);
       }
     });
+  }
+
+  /** What a session returned, copied out of the arena (the session's buffers are taken back when it ends). */
+  private Map<String, INDArray> escape(Map<String, INDArray> returned) {
+    return arena.escapeAll(returned);
+  }
+
+  /** Ends the sessions of {@code sd}'s last run and takes their arena buffers back. */
+  private void release(SameDiff sd) {
+    SessionMemory.release(sd);
+    arena.reset();
   }
 
   private void prepare() {

@@ -109,6 +109,34 @@ class SegmentChainTest {
     assertTrue(dW2.sub(split.gradients().get("w2")).amaxNumber().doubleValue() < 1e-12);
   }
 
+  /**
+   * The sessions' buffers come from an arena that is taken back after each session and reused by the next step:
+   * what a step returned must not change when later steps run.
+   */
+  @Test
+  void aStepsResultsSurviveTheNextStepsReuseOfTheArena() {
+    ParameterRegistry r = registry();
+    INDArray other = input().mul(-2.5).add(0.3);
+    TrainableGraph.Pass expectedFirst = split(r).forwardBackward(Map.of("x", input()));
+    TrainableGraph.Pass expectedSecond = split(r).forwardBackward(Map.of("x", other));
+
+    SegmentChain chain = split(r);
+    TrainableGraph.Pass first = chain.forwardBackward(Map.of("x", input()));
+    INDArray w1 = first.gradients().get("w1");
+    INDArray w1Copy = w1.dup();
+    chain.releaseMemory();
+    TrainableGraph.Pass second = chain.forwardBackward(Map.of("x", other));
+    chain.releaseMemory();
+    chain.forwardBackward(Map.of("x", input()));
+
+    assertEquals(w1Copy, w1, "the first step's gradient, after two more steps");
+    for (String name : List.of("w1", "w2")) {
+      assertEquals(expectedFirst.gradients().get(name), first.gradients().get(name), name);
+      assertEquals(expectedSecond.gradients().get(name), second.gradients().get(name), name);
+    }
+    assertEquals(expectedSecond.totalLoss(), second.totalLoss(), 0.0);
+  }
+
   @Test
   void trainableArraysAreTheGraphsOwnOnesAndSyncBack() {
     ParameterRegistry r = registry();

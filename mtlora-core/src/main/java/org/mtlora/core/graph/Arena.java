@@ -1,0 +1,180 @@
+package org.mtlora.core.graph;
+
+import com.google.common.base.Preconditions;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.buffer.DataBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.pointers.PagedPointer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Native memory that the sessions of a training step take their new float buffers from: a buffer given back
+ * ({@link #release}) serves any later request that fits in it (the smallest such block, the rest given back again),
+ * otherwise the next free bytes of the chunks are handed out, front to back; {@link #reset}, when a session ends, takes
+ * everything back at once.
+ *
+ * <p>Why: every buffer libnd4j allocates is zero-filled, and a fresh page is faulted in on first touch; a Swin-T 448
+ * step asks for a few thousand new buffers. The arena's chunks are allocated once, so from the second step on a
+ * session's new buffers cost neither. A buffer from the arena is valid until it is given back or the next
+ * {@link #reset}: whatever a session returns must be copied out first ({@link #escape}).
+ *
+ * <p>Only {@code FLOAT} and {@code DOUBLE} buffers come from here ({@link #allocate} returns {@code null} for other
+ * types). Not thread-safe: one arena per training loop or per forward. The chunks are freed by {@link #close}, or
+ * when the arena is collected.
+ */
+public final class Arena implements AutoCloseable {
+  /** Usable size of a chunk; a larger request gets a chunk of its own size. Buffers start at 64-byte boundaries. */
+  static final long CHUNK_BYTES = 64L << 20;
+  private static final long ALIGN = 64;
+
+  private final List<BytePointer> chunks = new ArrayList<>();
+  private final long chunkBytes;
+  /** Chunk being filled, and the first free byte in it. */
+  private int current;
+  private long offset;
+  /** Blocks given back since the last reset: their addresses by size in bytes. */
+  private final TreeMap<Long, ArrayDeque<Long>> returned = new TreeMap<>();
+
+  /** An arena with chunks of {@value #CHUNK_BYTES} bytes, allocated when first needed. */
+  public Arena() {
+    this(CHUNK_BYTES);
+  }
+
+  Arena(long chunkBytes) {
+    Preconditions.checkArgument(chunkBytes >= ALIGN, "chunkBytes must be >= %s, got %s", ALIGN, chunkBytes);
+    this.chunkBytes = chunkBytes;
+  }
+
+  /**
+   * A buffer of {@code length} elements of {@code type} in this arena, not zeroed, valid until it is given back or the
+   * next {@link #reset};
+   * {@code null} when {@code type} is neither {@code FLOAT} nor {@code DOUBLE}.
+   */
+  DataBuffer allocate(DataType type, long length) {
+    Preconditions.checkArgument(length > 0, "length must be > 0, got %s", length);
+    if (type != DataType.FLOAT && type != DataType.DOUBLE) {
+      return null;
+    }
+    long bytes = align(length * type.width());
+    Map.Entry<Long, ArrayDeque<Long>> fit = returned.ceilingEntry(bytes);
+    if (fit != null) {
+      long address = fit.getValue().pollLast();
+      if (fit.getValue().isEmpty()) {
+        returned.remove(fit.getKey());
+      }
+      if (fit.getKey() > bytes) { // sizes are multiples of ALIGN: the rest is a block of its own
+        giveBack(address + bytes, fit.getKey() - bytes);
+      }
+      return bufferAt(address, type, length);
+    }
+    while (current < chunks.size() && offset + bytes > chunks.get(current).capacity()) {
+      current++;
+      offset = current < chunks.size() ? start(chunks.get(current)) : 0;
+    }
+    if (current == chunks.size()) {
+      BytePointer chunk = new BytePointer(Math.max(chunkBytes, bytes) + ALIGN); // room to align its start
+      chunks.add(chunk);
+      offset = start(chunk);
+    }
+    long address = chunks.get(current).address() + offset;
+    offset += bytes;
+    return bufferAt(address, type, length);
+  }
+
+  /**
+   * Gives {@code buffer} (one of this arena's, not a view, no longer used by any array) back for later requests before
+   * the reset.
+   */
+  void release(DataBuffer buffer) {
+    Preconditions.checkArgument(holds(buffer), "not a buffer of this arena");
+    giveBack(buffer.addressPointer().address(), align(buffer.length() * buffer.getElementSize()));
+  }
+
+  private void giveBack(long address, long bytes) {
+    returned.computeIfAbsent(bytes, b -> new ArrayDeque<>()).addLast(address);
+  }
+
+  private DataBuffer bufferAt(long address, DataType type, long length) {
+    BytePointer chunk = chunkOf(address);
+    PagedPointer at = new PagedPointer(chunk, length, address - chunk.address());
+    Pointer typed = type == DataType.FLOAT ? at.asFloatPointer() : at.asDoublePointer();
+    return Nd4j.createBuffer(typed, length, type);
+  }
+
+  private BytePointer chunkOf(long address) {
+    for (BytePointer c : chunks) {
+      if (address >= c.address() && address < c.address() + c.capacity()) {
+        return c;
+      }
+    }
+    return null;
+  }
+
+  /** Whether {@code buffer}'s memory lies in one of this arena's chunks. */
+  boolean holds(DataBuffer buffer) {
+    return chunkOf(buffer.addressPointer().address()) != null;
+  }
+
+  /** {@code array} itself when its memory is outside this arena, otherwise a copy outside it. */
+  public INDArray escape(INDArray array) {
+    if (array == null || array.isEmpty() || array.data() == null || !holds(array.data())) {
+      return array;
+    }
+    INDArray copy = Nd4j.createUninitializedDetached(array.dataType(), array.ordering(), array.shape());
+    return copy.assign(array);
+  }
+
+  /**
+   * The entries of {@code arrays} with each value {@linkplain #escape escaped}, in the same order; an array that occurs
+   * under two names is copied once.
+   */
+  public Map<String, INDArray> escapeAll(Map<String, INDArray> arrays) {
+    Map<INDArray, INDArray> copies = new IdentityHashMap<>();
+    Map<String, INDArray> out = new LinkedHashMap<>();
+    arrays.forEach((name, a) -> out.put(name, a == null ? null : copies.computeIfAbsent(a, this::escape)));
+    return out;
+  }
+
+  /** Takes every buffer back: the arrays handed out since the last reset must no longer be used. */
+  public void reset() {
+    returned.clear();
+    current = 0;
+    offset = chunks.isEmpty() ? 0 : start(chunks.get(0));
+  }
+
+  /** Frees the chunks: every array handed out must no longer be used (the arena can be used again). */
+  @Override
+  public void close() {
+    reset();
+    chunks.forEach(Pointer::close);
+    chunks.clear();
+    offset = 0;
+  }
+
+  /** Bytes of native memory the arena holds. */
+  public long reservedBytes() {
+    long sum = 0;
+    for (BytePointer c : chunks) {
+      sum += c.capacity();
+    }
+    return sum;
+  }
+
+  /** Offset of the first {@value #ALIGN}-byte boundary in {@code chunk}. */
+  private static long start(BytePointer chunk) {
+    return -chunk.address() & (ALIGN - 1);
+  }
+
+  private static long align(long bytes) {
+    return (bytes + ALIGN - 1) / ALIGN * ALIGN;
+  }
+}
