@@ -1,13 +1,13 @@
 package org.mtlora.core.graph;
 
 import com.google.common.base.Preconditions;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataBuffer;
@@ -18,9 +18,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Native memory that the sessions of a training step take their new float buffers from: a buffer given back
- * ({@link #release}) serves any later request that fits in it (the smallest such block, the rest given back again),
- * otherwise the next free bytes of the chunks are handed out, front to back; {@link #reset}, when a session ends, takes
- * everything back at once.
+ * ({@link #release}) is merged with the free blocks next to it and serves any later request that fits (the smallest
+ * such block, the rest staying free), otherwise the next free bytes of the chunks are handed out, front to back;
+ * {@link #reset}, when a session ends, takes everything back at once.
  *
  * <p>Why: every buffer libnd4j allocates is zero-filled, and a fresh page is faulted in on first touch; a Swin-T 448
  * step asks for a few thousand new buffers. The arena's chunks are allocated once, so from the second step on a
@@ -41,8 +41,18 @@ public final class Arena implements AutoCloseable {
   /** Chunk being filled, and the first free byte in it. */
   private int current;
   private long offset;
-  /** Blocks given back since the last reset: their addresses by size in bytes. */
-  private final TreeMap<Long, ArrayDeque<Long>> returned = new TreeMap<>();
+  /** Free blocks given back since the last reset, merged with free neighbours: size by address. */
+  private final TreeMap<Long, Long> freeByAddress = new TreeMap<>();
+  /** The same blocks, smallest first (best fit). */
+  private final TreeSet<Block> freeBySize = new TreeSet<>();
+
+  private record Block(long size, long address) implements Comparable<Block> {
+    @Override
+    public int compareTo(Block o) {
+      int c = Long.compare(size, o.size);
+      return c != 0 ? c : Long.compare(address, o.address);
+    }
+  }
 
   /** An arena with chunks of {@value #CHUNK_BYTES} bytes, allocated when first needed. */
   public Arena() {
@@ -65,16 +75,13 @@ public final class Arena implements AutoCloseable {
       return null;
     }
     long bytes = align(length * type.width());
-    Map.Entry<Long, ArrayDeque<Long>> fit = returned.ceilingEntry(bytes);
+    Block fit = freeBySize.ceiling(new Block(bytes, Long.MIN_VALUE));
     if (fit != null) {
-      long address = fit.getValue().pollLast();
-      if (fit.getValue().isEmpty()) {
-        returned.remove(fit.getKey());
+      removeFree(fit.address(), fit.size());
+      if (fit.size() > bytes) { // sizes are multiples of ALIGN: the rest is a block of its own
+        addFree(fit.address() + bytes, fit.size() - bytes);
       }
-      if (fit.getKey() > bytes) { // sizes are multiples of ALIGN: the rest is a block of its own
-        giveBack(address + bytes, fit.getKey() - bytes);
-      }
-      return bufferAt(address, type, length);
+      return bufferAt(fit.address(), type, length);
     }
     while (current < chunks.size() && offset + bytes > chunks.get(current).capacity()) {
       current++;
@@ -99,8 +106,38 @@ public final class Arena implements AutoCloseable {
     giveBack(buffer.addressPointer().address(), align(buffer.length() * buffer.getElementSize()));
   }
 
+  /**
+   * Frees a block, merged with the free blocks next to it in the same chunk; a block that ends where the next free
+   * bytes of the current chunk begin moves that frontier back instead.
+   */
   private void giveBack(long address, long bytes) {
-    returned.computeIfAbsent(bytes, b -> new ArrayDeque<>()).addLast(address);
+    BytePointer chunk = chunkOf(address);
+    Long nextSize = freeByAddress.get(address + bytes);
+    if (nextSize != null) {
+      removeFree(address + bytes, nextSize);
+      bytes += nextSize;
+    }
+    Map.Entry<Long, Long> prev = freeByAddress.lowerEntry(address);
+    if (prev != null && prev.getKey() >= chunk.address() && prev.getKey() + prev.getValue() == address) {
+      removeFree(prev.getKey(), prev.getValue());
+      address = prev.getKey();
+      bytes += prev.getValue();
+    }
+    if (chunk == chunks.get(current) && address + bytes == chunk.address() + offset) {
+      offset = address - chunk.address();
+    } else {
+      addFree(address, bytes);
+    }
+  }
+
+  private void addFree(long address, long bytes) {
+    freeByAddress.put(address, bytes);
+    freeBySize.add(new Block(bytes, address));
+  }
+
+  private void removeFree(long address, long bytes) {
+    freeByAddress.remove(address);
+    freeBySize.remove(new Block(bytes, address));
   }
 
   private DataBuffer bufferAt(long address, DataType type, long length) {
@@ -146,7 +183,8 @@ public final class Arena implements AutoCloseable {
 
   /** Takes every buffer back: the arrays handed out since the last reset must no longer be used. */
   public void reset() {
-    returned.clear();
+    freeByAddress.clear();
+    freeBySize.clear();
     current = 0;
     offset = chunks.isEmpty() ? 0 : start(chunks.get(0));
   }

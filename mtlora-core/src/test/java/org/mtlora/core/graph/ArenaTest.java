@@ -114,6 +114,22 @@ class ArenaTest {
   }
 
   @Test
+  void neighboursGivenBackMergeAndTheLastBlockMovesTheFrontierBack() {
+    Arena arena = new Arena(CHUNK);
+    DataBuffer a = arena.allocate(DataType.FLOAT, 16); // 64 bytes each
+    DataBuffer b = arena.allocate(DataType.FLOAT, 16);
+    DataBuffer c = arena.allocate(DataType.FLOAT, 16);
+    DataBuffer d = arena.allocate(DataType.FLOAT, 16);
+    arena.release(a);
+    arena.release(c);
+    arena.release(b); // a, b and c are one free block of 192 bytes now
+    assertEquals(a.address(), arena.allocate(DataType.FLOAT, 48).address(), "192 bytes fit only in the merged block");
+    arena.release(d); // the last block: the next free bytes start at d again
+    assertEquals(d.address(), arena.allocate(DataType.FLOAT, 100).address());
+    assertEquals(CHUNK + 64, arena.reservedBytes());
+  }
+
+  @Test
   void closeFreesTheChunksAndTheArenaCanBeUsedAgain() {
     Arena arena = new Arena(CHUNK);
     arena.allocate(DataType.FLOAT, 10);
