@@ -98,20 +98,24 @@ public final class Arena implements AutoCloseable {
   }
 
   /**
-   * Gives {@code buffer} (one of this arena's, not a view, no longer used by any array) back for later requests before
-   * the reset.
+   * Gives {@code buffer} (not a view, no longer used by any array) back for later requests before the reset, when it is
+   * one of this arena's; returns whether it was.
    */
-  void release(DataBuffer buffer) {
-    Preconditions.checkArgument(holds(buffer), "not a buffer of this arena");
-    giveBack(buffer.addressPointer().address(), align(buffer.length() * buffer.getElementSize()));
+  boolean release(DataBuffer buffer) {
+    long address = buffer.addressPointer().address();
+    BytePointer chunk = chunkOf(address);
+    if (chunk == null) {
+      return false;
+    }
+    giveBack(chunk, address, align(buffer.length() * buffer.getElementSize()));
+    return true;
   }
 
   /**
-   * Frees a block, merged with the free blocks next to it in the same chunk; a block that ends where the next free
-   * bytes of the current chunk begin moves that frontier back instead.
+   * Frees a block of {@code chunk}, merged with the free blocks next to it in that chunk; a block that ends where the
+   * next free bytes of the current chunk begin moves that frontier back instead.
    */
-  private void giveBack(long address, long bytes) {
-    BytePointer chunk = chunkOf(address);
+  private void giveBack(BytePointer chunk, long address, long bytes) {
     Long nextSize = freeByAddress.get(address + bytes);
     if (nextSize != null) {
       removeFree(address + bytes, nextSize);
@@ -166,8 +170,7 @@ public final class Arena implements AutoCloseable {
     if (array == null || array.isEmpty() || array.data() == null || !holds(array.data())) {
       return array;
     }
-    INDArray copy = Nd4j.createUninitializedDetached(array.dataType(), array.ordering(), array.shape());
-    return copy.assign(array);
+    return array.dup(array.ordering());
   }
 
   /**

@@ -122,9 +122,8 @@ final class BufferCache extends AbstractMemoryMgr {
     }
     Preconditions.checkState(!kept.containsKey(buffer) && !givenBack.contains(buffer),
         "buffer released twice (array id %s, shape %s)", array.getId(), array.shapeInfoToString());
-    if (arena != null && arena.holds(buffer)) {
+    if (arena != null && arena.release(buffer)) {
       givenBack.add(buffer);
-      arena.release(buffer);
       return;
     }
     Key key = new Key(array.dataType(), buffer.length());
