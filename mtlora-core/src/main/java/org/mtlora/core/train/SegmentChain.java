@@ -333,9 +333,14 @@ public final class SegmentChain implements TrainableGraph {
     return arena.escapeAll(returned);
   }
 
-  /** Ends the sessions of {@code sd}'s last run and takes their arena buffers back. */
+  /**
+   * Ends the sessions of {@code sd}'s last run and takes their arena buffers back. No garbage collection here: what the
+   * sessions allocated is the arena's (taken back now) or their caches' (freed now); the copies that escaped wait for
+   * {@link #releaseMemory}'s one collection per step (a full collection after every segment cost ~0.35 s per 448/b2
+   * step, docs/performance.md).
+   */
   private void release(SameDiff sd) {
-    SessionMemory.release(sd);
+    SessionMemory.clear(sd);
     arena.reset();
   }
 
