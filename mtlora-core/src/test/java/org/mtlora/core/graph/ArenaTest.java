@@ -38,7 +38,8 @@ class ArenaTest {
     assertTrue(arena.holds(a));
     assertTrue(arena.holds(b));
     assertFalse(arena.holds(Nd4j.ones(DataType.FLOAT, 4).data()));
-    assertFalse(arena.release(Nd4j.ones(DataType.FLOAT, 4).data()), "a buffer that is not the arena's is not taken back");
+    assertFalse(arena.release(Nd4j.ones(DataType.FLOAT, 4).data()),
+        "a buffer that is not the arena's is not taken back");
     assertEquals(CHUNK + 64, arena.reservedBytes(), "a chunk, and room to align its start");
   }
 
