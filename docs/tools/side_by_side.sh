@@ -8,7 +8,8 @@
 #   PYTHON  an interpreter with torch installed (default ~/.cache/torchvenv/bin/python; create it with
 #           python3 -m venv ~/.cache/torchvenv && ~/.cache/torchvenv/bin/pip install torch numpy)
 # Environment: CKPT=none|stage|block passes --activation-checkpointing to ours (default: the launcher's, stage).
-# Prints, per run, the median step ("median_s" / "times_s") and the peak resident memory ("TIME ... KB maxrss").
+# Prints, per run, the median step ("median_s" / "times_s") and the peak resident memory ("TIME ... KB maxrss"), then
+# one markdown table of the round: medians, peaks (GB = 10^9 bytes) and the ratios ours / PyTorch.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 PYTHON=${1:-$HOME/.cache/torchvenv/bin/python}
@@ -16,14 +17,38 @@ export MTLORA_JAVA_OPTS=${MTLORA_JAVA_OPTS:-"-Xmx4g -Dorg.bytedeco.javacpp.maxby
 ckpt=()
 [[ -n "${CKPT:-}" ]] && ckpt=(--activation-checkpointing "$CKPT")
 
+summary=()
+declare -A ours_median torch_median # by "policy mode batch"
+
 run() { # policy mode batch
+  local ours torch
   echo "== ours $1 $2 batch $3"
-  /usr/bin/time -f "TIME %e s wall, %U user, %S sys, %M KB maxrss" ./mtlora bench --img-size 448 --batch "$3" \
-    --mode "$2" --policy "$1" --iters 3 --warmup 1 "${ckpt[@]}" 2>&1 | grep -E '^\{"bench"|^TIME'
+  ours=$(/usr/bin/time -f "TIME %e s wall, %U user, %S sys, %M KB maxrss" ./mtlora bench --img-size 448 --batch "$3" \
+    --mode "$2" --policy "$1" --iters 3 --warmup 1 "${ckpt[@]}" 2>&1 | grep -E '^\{"bench"|^TIME' || true)
+  echo "$ours"
   echo "== PyTorch $1 $2 batch $3"
-  /usr/bin/time -f "TIME %e s wall, %U user, %S sys, %M KB maxrss" "$PYTHON" ../shared/tools/torch_baseline.py \
+  torch=$(/usr/bin/time -f "TIME %e s wall, %U user, %S sys, %M KB maxrss" "$PYTHON" ../shared/tools/torch_baseline.py \
     --mode "$2" --policy "$1" --rank 16 --task-rank 4 --batch "$3" --threads 2 --img 448 --model tiny --iters 3 \
-    --warmup 1 2>&1 | grep -oE '"times_s": \{"median": [0-9.]+|"rss_mb": [0-9.]+|^TIME.*'
+    --warmup 1 2>&1 | grep -oE '"times_s": \{"median": [0-9.]+|"rss_mb": [0-9.]+|^TIME.*' || true)
+  echo "$torch"
+  summary+=("$(ratio_row "$1 $2" "$3" "$ours" "$torch")")
+  ours_median["$1 $2 $3"]=$(sed -nE 's/.*"median_s":([0-9.]+).*/\1/p' <<<"$ours")
+  torch_median["$1 $2 $3"]=$(sed -nE 's/.*"median": ([0-9.]+).*/\1/p' <<<"$torch")
+}
+
+# One markdown row: the two medians, their ratio, the two peaks (maximum RSS) and their ratio; "?" where a run failed.
+ratio_row() { # label batch ours-output torch-output
+  local om tm ok tk
+  om=$(sed -nE 's/.*"median_s":([0-9.]+).*/\1/p' <<<"$3")
+  tm=$(sed -nE 's/.*"median": ([0-9.]+).*/\1/p' <<<"$4")
+  ok=$(sed -nE 's/^TIME.* ([0-9]+) KB maxrss.*/\1/p' <<<"$3")
+  tk=$(sed -nE 's/^TIME.* ([0-9]+) KB maxrss.*/\1/p' <<<"$4")
+  awk -v l="$1" -v b="$2" -v om="${om:-?}" -v tm="${tm:-?}" -v ok="${ok:-?}" -v tk="${tk:-?}" 'BEGIN {
+    t = (om == "?" || tm == "?") ? "?" : sprintf("%.2fx", om / tm)
+    m = (ok == "?" || tk == "?") ? "?" : sprintf("%.2fx", ok / tk)
+    os = (om == "?") ? "?" : om " s"; ts = (tm == "?") ? "?" : sprintf("%.3f s", tm)
+    og = (ok == "?") ? "?" : sprintf("%.2f GB", ok / 1e6); tg = (tk == "?") ? "?" : sprintf("%.2f GB", tk / 1e6)
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", l, b, os, ts, t, og, tg, m }'
 }
 
 run mtlora train 1
@@ -31,3 +56,13 @@ run mtlora train 2
 run mtlora eval 1
 run mtlora eval 2
 run full train 2
+
+echo
+echo "| policy, mode | batch | ours (median) | PyTorch (median) | time ratio | ours: peak RSS | PyTorch: peak RSS | memory ratio |"
+echo "|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${summary[@]}"
+# the issue's last target: an MTLoRA step cheaper than a full fine-tuning step (same batch, same checkpointing)
+awk -v om="${ours_median[mtlora train 2]:-}" -v of="${ours_median[full train 2]:-}" \
+    -v tm="${torch_median[mtlora train 2]:-}" -v tf="${torch_median[full train 2]:-}" 'BEGIN {
+  printf "MTLoRA / full fine-tuning step, batch 2: ours %s, PyTorch %s\n",
+    (om == "" || of == "") ? "?" : sprintf("%.2fx", om / of), (tm == "" || tf == "") ? "?" : sprintf("%.2fx", tm / tf) }'
