@@ -31,19 +31,18 @@ run() { # policy mode batch
     --mode "$2" --policy "$1" --rank 16 --task-rank 4 --batch "$3" --threads 2 --img 448 --model tiny --iters 3 \
     --warmup 1 2>&1 | grep -oE '"times_s": \{"median": [0-9.]+|"rss_mb": [0-9.]+|^TIME.*' || true)
   echo "$torch"
-  summary+=("$(ratio_row "$1 $2" "$3" "$ours" "$torch")")
-  ours_median["$1 $2 $3"]=$(sed -nE 's/.*"median_s":([0-9.]+).*/\1/p' <<<"$ours")
-  torch_median["$1 $2 $3"]=$(sed -nE 's/.*"median": ([0-9.]+).*/\1/p' <<<"$torch")
+  local key="$1 $2 $3"
+  ours_median[$key]=$(sed -nE 's/.*"median_s":([0-9.]+).*/\1/p' <<<"$ours")
+  torch_median[$key]=$(sed -nE 's/.*"median": ([0-9.]+).*/\1/p' <<<"$torch")
+  summary+=("$(ratio_row "$1 $2" "$3" "${ours_median[$key]}" "${torch_median[$key]}" "$(max_rss_kb "$ours")" \
+    "$(max_rss_kb "$torch")")")
 }
 
+max_rss_kb() { sed -nE 's/^TIME.* ([0-9]+) KB maxrss.*/\1/p' <<<"$1"; }
+
 # One markdown row: the two medians, their ratio, the two peaks (maximum RSS) and their ratio; "?" where a run failed.
-ratio_row() { # label batch ours-output torch-output
-  local om tm ok tk
-  om=$(sed -nE 's/.*"median_s":([0-9.]+).*/\1/p' <<<"$3")
-  tm=$(sed -nE 's/.*"median": ([0-9.]+).*/\1/p' <<<"$4")
-  ok=$(sed -nE 's/^TIME.* ([0-9]+) KB maxrss.*/\1/p' <<<"$3")
-  tk=$(sed -nE 's/^TIME.* ([0-9]+) KB maxrss.*/\1/p' <<<"$4")
-  awk -v l="$1" -v b="$2" -v om="${om:-?}" -v tm="${tm:-?}" -v ok="${ok:-?}" -v tk="${tk:-?}" 'BEGIN {
+ratio_row() { # label batch ours-median torch-median ours-kb torch-kb
+  awk -v l="$1" -v b="$2" -v om="${3:-?}" -v tm="${4:-?}" -v ok="${5:-?}" -v tk="${6:-?}" 'BEGIN {
     t = (om == "?" || tm == "?") ? "?" : sprintf("%.2fx", om / tm)
     m = (ok == "?" || tk == "?") ? "?" : sprintf("%.2fx", ok / tk)
     os = (om == "?") ? "?" : om " s"; ts = (tm == "?") ? "?" : sprintf("%.3f s", tm)
