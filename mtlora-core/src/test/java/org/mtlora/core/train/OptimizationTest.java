@@ -2,6 +2,7 @@ package org.mtlora.core.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.LinkedHashMap;
@@ -52,6 +53,71 @@ class OptimizationTest {
     assertEquals(w[1], p.get("w").getDouble(1), 1e-12);
     assertEquals(b, p.get("b").getDouble(0), 1e-12);
     assertEquals(2, opt.step());
+  }
+
+  @Test
+  void adamWFloat32StepsFollowTheFloat64Formula() {
+    // 100 steps of a [3, 5] float32 tensor with decay and a changing learning rate against the formula in double:
+    // the fused native update must agree to float32 rounding (relative 1e-5 after 100 steps)
+    AdamW opt = AdamW.reference();
+    opt.add("w", new long[] {3, 5}, true, DataType.FLOAT);
+    INDArray w = Nd4j.linspace(-1, 1, 15, DataType.FLOAT).reshape(3, 5);
+    Map<String, INDArray> p = new LinkedHashMap<>(Map.of("w", w));
+    double[] ref = w.dup().reshape(15).toDoubleVector();
+    double[] mRef = new double[15];
+    double[] vRef = new double[15];
+    for (int t = 1; t <= 100; t++) {
+      double lr = 1e-3 * (1.5 + Math.sin(t));
+      double[] g = new double[15];
+      for (int i = 0; i < 15; i++) {
+        g[i] = Math.cos(0.7 * t + i) * (t % 5 == 0 ? 1e-7 : 1e-2); // some steps with tiny gradients
+      }
+      opt.update(p, Map.of("w", Nd4j.createFromArray(g).castTo(DataType.FLOAT).reshape(3, 5)), lr);
+      double bc1 = 1 - Math.pow(0.9, t);
+      double bc2 = 1 - Math.pow(0.999, t);
+      for (int i = 0; i < 15; i++) {
+        ref[i] *= 1 - lr * 0.05;
+        mRef[i] = 0.9 * mRef[i] + 0.1 * g[i];
+        vRef[i] = 0.999 * vRef[i] + 0.001 * g[i] * g[i];
+        ref[i] -= lr / bc1 * mRef[i] / (Math.sqrt(vRef[i]) / Math.sqrt(bc2) + 1e-8);
+      }
+    }
+    double[] got = p.get("w").dup().reshape(15).toDoubleVector();
+    for (int i = 0; i < 15; i++) {
+      assertEquals(ref[i], got[i], 1e-5 * Math.max(1, Math.abs(ref[i])), "element " + i);
+    }
+    assertEquals(100, opt.step());
+  }
+
+  @Test
+  void adamWWithLearningRateZeroMovesOnlyTheMoments() {
+    AdamW opt = AdamW.reference();
+    opt.add("w", new long[] {2}, true, DataType.FLOAT);
+    Map<String, INDArray> p = new LinkedHashMap<>(Map.of("w", Nd4j.createFromArray(1f, -2f)));
+    opt.update(p, Map.of("w", Nd4j.createFromArray(0.5f, -0.25f)), 0.0);
+    assertEquals(1.0, p.get("w").getDouble(0), 0.0);
+    assertEquals(-2.0, p.get("w").getDouble(1), 0.0);
+    // the fused op forms 1 - beta in float32: (1 - 0.9f) * 0.5 and (1 - 0.999f) * 0.0625
+    assertEquals((1 - (double) 0.9f) * 0.5, opt.firstMoments().get("w").getDouble(0), 1e-9);
+    assertEquals((1 - (double) 0.999f) * 0.0625, opt.secondMoments().get("w").getDouble(1), 1e-12);
+  }
+
+  @Test
+  void adamWRejectsMismatchedGradientsAndBadLearningRates() {
+    AdamW opt = AdamW.reference();
+    opt.add("w", new long[] {2}, true, DataType.FLOAT);
+    Map<String, INDArray> p = new LinkedHashMap<>(Map.of("w", Nd4j.createFromArray(1f, -2f)));
+    IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
+        () -> opt.update(p, Map.of("w", Nd4j.createFromArray(1f, 2f, 3f)), 0.1));
+    assertTrue(shape.getMessage().contains("gradient of w: expected FLOAT [2], found FLOAT [3]"), shape.getMessage());
+    IllegalArgumentException type = assertThrows(IllegalArgumentException.class,
+        () -> opt.update(p, Map.of("w", Nd4j.createFromArray(1.0, 2.0)), 0.1));
+    assertTrue(type.getMessage().contains("found DOUBLE [2]"), type.getMessage());
+    IllegalArgumentException lr = assertThrows(IllegalArgumentException.class,
+        () -> opt.update(p, Map.of("w", Nd4j.createFromArray(1f, 2f)), Double.NaN));
+    assertTrue(lr.getMessage().contains("learning rate must be finite and >= 0, found NaN"), lr.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> opt.add("h", new long[] {2}, true, DataType.HALF));
+    assertEquals(0, opt.step()); // nothing was applied
   }
 
   @Test
