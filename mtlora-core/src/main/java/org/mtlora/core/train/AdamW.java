@@ -91,13 +91,8 @@ public final class AdamW {
       INDArray p = params.get(name);
       INDArray g = grads.get(name);
       Preconditions.checkState(p != null && g != null, "no value or gradient for %s", name);
-      INDArray mt = e.getValue();
-      Preconditions.checkArgument(p.dataType() == mt.dataType() && Arrays.equals(p.shape(), mt.shape()),
-          "value of %s: expected %s %s, found %s %s", name, mt.dataType(), Arrays.toString(mt.shape()),
-          p.dataType(), Arrays.toString(p.shape()));
-      Preconditions.checkArgument(g.dataType() == mt.dataType() && Arrays.equals(g.shape(), mt.shape()),
-          "gradient of %s: expected %s %s, found %s %s", name, mt.dataType(), Arrays.toString(mt.shape()),
-          g.dataType(), Arrays.toString(g.shape()));
+      requireLike("value of " + name, e.getValue(), p);
+      requireLike("gradient of " + name, e.getValue(), g);
     }
     step++;
     double bc1 = 1 - Math.pow(beta1, step);
@@ -122,6 +117,13 @@ public final class AdamW {
       }
       delta.close();
     }
+  }
+
+  /** {@code found} must have the type and shape of the moment array {@code state}. */
+  private static void requireLike(String what, INDArray state, INDArray found) {
+    Preconditions.checkArgument(found.dataType() == state.dataType() && Arrays.equals(found.shape(), state.shape()),
+        "%s: expected %s %s, found %s %s", what, state.dataType(), Arrays.toString(state.shape()), found.dataType(),
+        Arrays.toString(found.shape()));
   }
 
   /** Number of updates applied. */
