@@ -11,6 +11,9 @@
 #   GELU_SCALE=K multiplies every MLP's first layer by K on both sides (ours: bench --gelu-scale K; PyTorch:
 #   docs/tools/torch_gelu_scale.py K), so that the GELU inputs are K times those of the random initialisation
 #   (default 1: as initialised; 5 gives erf arguments of RMS ~1, docs/performance.md).
+#   ITERS=N and WARMUP=N set both sides' timed and untimed iterations (default 3 and 1, the protocol of the earlier
+#   rounds). The JVM compiles SameDiff's Java code while the first forwards run, so an evaluation forward reaches its
+#   steady time only after about 8 of them; WARMUP=8 ITERS=8 measures what a validation pass over a data set sees.
 # Prints, per run, the median step ("median_s" / "times_s") and the peak resident memory ("TIME ... KB maxrss"), then
 # one markdown table of the round: medians, peaks (GB = 10^9 bytes) and the ratios ours / PyTorch.
 set -euo pipefail
@@ -19,6 +22,7 @@ PYTHON=${1:-$HOME/.cache/torchvenv/bin/python}
 export MTLORA_JAVA_OPTS=${MTLORA_JAVA_OPTS:-"-Xmx4g -Dorg.bytedeco.javacpp.maxbytes=16G -Dorg.bytedeco.javacpp.maxphysicalbytes=20G"}
 ckpt=()
 [[ -n "${CKPT:-}" ]] && ckpt=(--activation-checkpointing "$CKPT")
+ITERS=${ITERS:-3} WARMUP=${WARMUP:-1}
 scale=() torch_script=(../shared/tools/torch_baseline.py)
 if [[ "${GELU_SCALE:-1}" != 1 ]]; then
   scale=(--gelu-scale "$GELU_SCALE") torch_script=(docs/tools/torch_gelu_scale.py "$GELU_SCALE")
@@ -31,12 +35,14 @@ run() { # policy mode batch
   local ours torch
   echo "== ours $1 $2 batch $3"
   ours=$(/usr/bin/time -f "TIME %e s wall, %U user, %S sys, %M KB maxrss" ./mtlora bench --img-size 448 --batch "$3" \
-    --mode "$2" --policy "$1" --iters 3 --warmup 1 "${ckpt[@]}" "${scale[@]}" 2>&1 | grep -E '^\{"bench"|^TIME' || true)
+    --mode "$2" --policy "$1" --iters "$ITERS" --warmup "$WARMUP" "${ckpt[@]}" "${scale[@]}" 2>&1 \
+    | grep -E '^\{"bench"|^TIME' || true)
   echo "$ours"
   echo "== PyTorch $1 $2 batch $3"
   torch=$(/usr/bin/time -f "TIME %e s wall, %U user, %S sys, %M KB maxrss" "$PYTHON" "${torch_script[@]}" \
-    --mode "$2" --policy "$1" --rank 16 --task-rank 4 --batch "$3" --threads 2 --img 448 --model tiny --iters 3 \
-    --warmup 1 2>&1 | grep -oE '"times_s": \{"median": [0-9.]+|"rss_mb": [0-9.]+|^TIME.*' || true)
+    --mode "$2" --policy "$1" --rank 16 --task-rank 4 --batch "$3" --threads 2 --img 448 --model tiny \
+    --iters "$ITERS" --warmup "$WARMUP" 2>&1 \
+    | grep -oE '"times_s": \{"median": [0-9.]+|"rss_mb": [0-9.]+|^TIME.*' || true)
   echo "$torch"
   local key="$1 $2 $3"
   ours_median[$key]=$(sed -nE 's/.*"median_s":([0-9.]+).*/\1/p' <<<"$ours")

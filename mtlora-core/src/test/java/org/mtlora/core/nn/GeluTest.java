@@ -23,6 +23,20 @@ class GeluTest extends BlocksTestBase {
   }
 
   @Test
+  void float32KeepsTheNegativeTail() {
+    // 1 + erf(x / sqrt(2)) cancels to 0 in float32 below about -5.5 (and loses digits from -3 on); erfc does not.
+    SameDiff sd = SameDiff.create();
+    INDArray x = Nd4j.createFromArray(-9f, -6f, -4f, -3f);
+    INDArray y = eval(sd, Gelu.apply(sd, sd.var("x", x)), Map.of());
+    // x * 0.5 * erfc(-x / sqrt(2)) from Python's math.erfc
+    double[] expected = {-1.015729565358458e-18, -5.919525870226207e-09, -1.2668496733247986e-04,
+        -4.049694094890287e-03};
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(expected[i], y.getDouble(i), 1e-5 * Math.abs(expected[i]), "float32 gelu(" + x.getDouble(i) + ")");
+    }
+  }
+
+  @Test
   void gradient() {
     SameDiff sd = SameDiff.create();
     gradCheck(sd, Gelu.apply(sd, sd.var("x", randn(4, 3, 7).mul(2))), Map.of());
