@@ -189,7 +189,7 @@ public final class MtLoraLinear {
           "%s: task inputs must be given for exactly the tasks %s, found %s", prefix, taskRanks.keySet(),
           taskInputs.keySet());
     }
-    SDVariable p = Linear.apply(sd, x, ctx.param(weightName()), bias ? ctx.param(biasName()) : null);
+    SDVariable p = Linear.apply(ctx, x, weightName(), bias ? biasName() : null);
     if (!adapted()) {
       return new Output(p, ImmutableMap.of());
     }

@@ -2,6 +2,7 @@ package org.mtlora.core.nn;
 
 import com.google.common.base.Preconditions;
 import java.util.Arrays;
+import org.mtlora.core.graph.GraphContext;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 
@@ -9,9 +10,11 @@ import org.nd4j.autodiff.samediff.SameDiff;
  * A dense layer {@code y = x W^T + b} on the last axis of an input of any rank (PyTorch {@code nn.Linear}).
  *
  * <p>Only a 2-D matrix product is used: an input of rank r &gt; 2 is reshaped to {@code [-1, in]}, multiplied, and
- * reshaped back (SameDiff's rank-3 by rank-2 mmul and tensorMmul are broken). The weight keeps the reference layout
- * {@code [out, in]} and is used through the product's transpose flag, so its gradient comes back in that layout. A
- * frozen (constant) weight goes through {@link FrozenWeightMatmul}, whose backward computes the input's gradient only.
+ * reshaped back (SameDiff's rank-3 by rank-2 mmul and tensorMmul are broken). A trainable weight keeps the reference
+ * layout {@code [out, in]} and is used through the product's transpose flag, so its gradient comes back in that layout.
+ * A frozen (constant) weight goes through {@link FrozenWeightMatmul}, whose backward computes the input's gradient
+ * only; given by name ({@link #apply(GraphContext, SDVariable, String, String)}), it is multiplied in its transposed
+ * copy, without the flag, which libnd4j computes faster.
  */
 public final class Linear {
   private Linear() {}
@@ -27,6 +30,26 @@ public final class Linear {
   public static SDVariable apply(SameDiff sd, SDVariable x, SDVariable weight, SDVariable bias) {
     SDVariable y = FrozenWeightMatmul.product(sd, x, weight, true); // no weight gradient when it is frozen
     // a bias add whose backward skips a frozen bias's gradient and sums a trainable one's with a product
+    return bias == null ? y : BroadcastSum.apply(sd, y, bias);
+  }
+
+  /**
+   * Applies the layer to a 2-D input, the weight and bias given by their registry names. A frozen weight is multiplied
+   * in its transposed copy ({@link GraphContext#frozenTransposed}), without a transpose flag, which libnd4j computes
+   * faster; a trainable one as {@link #apply(SameDiff, SDVariable, SDVariable, SDVariable)} does.
+   *
+   * @param x {@code [N, in]}
+   * @param weightName a registered {@code [out, in]} parameter
+   * @param biasName a registered {@code [out]} parameter, or null
+   * @return {@code [N, out]}
+   */
+  public static SDVariable apply(GraphContext ctx, SDVariable x, String weightName, String biasName) {
+    SameDiff sd = ctx.sd();
+    SDVariable bias = biasName == null ? null : ctx.param(biasName);
+    if (ctx.params().isTrainable(weightName)) {
+      return apply(sd, x, ctx.param(weightName), bias);
+    }
+    SDVariable y = FrozenWeightMatmul.product(sd, x, ctx.frozenTransposed(weightName), false); // x (W^T), no flag
     return bias == null ? y : BroadcastSum.apply(sd, y, bias);
   }
 

@@ -1,7 +1,22 @@
 package org.mtlora.core.nn;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.params.FreezePolicy;
+import org.mtlora.core.params.Init;
+import org.mtlora.core.params.ParamSpec;
+import org.mtlora.core.params.ParameterRegistry;
+import org.mtlora.core.params.Role;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -61,5 +76,70 @@ class LinearTest extends BlocksTestBase {
     SDVariable y = Linear.apply(sd, sd.var("x", randn(1, 2, 3, 4)), new long[] {2, 3, 4},
         sd.var("w", randn(2, 5, 4)), sd.var("b", randn(3, 5)));
     gradCheck(sd, y, Map.of());
+  }
+
+  /** A registry with one [5, 4] weight and its trainable bias, the weight frozen or not. */
+  private static ParameterRegistry registry(boolean weightTrains) {
+    ParameterRegistry reg = new ParameterRegistry();
+    reg.declare(ParamSpec.of("fc.weight", Role.PRETRAINED, Init.zeros(), 5, 4));
+    reg.declare(ParamSpec.of("fc.bias", Role.PRETRAINED, Init.zeros(), 5));
+    reg.initialise(0);
+    reg.set("fc.weight", randn(2, 5, 4));
+    reg.set("fc.bias", randn(3, 5));
+    reg.applyPolicy(weightTrains ? FreezePolicy.FULL_FINETUNE : FreezePolicy.of(s -> s.name().equals("fc.bias")));
+    return reg;
+  }
+
+  @Test
+  void byNameMultipliesAFrozenWeightThroughItsTransposedCopy() {
+    ParameterRegistry reg = registry(false);
+    for (GraphContext ctx : new GraphContext[] {GraphContext.training(SameDiff.create(), reg, DataType.DOUBLE),
+        GraphContext.evaluation(SameDiff.create(), reg, DataType.DOUBLE)}) {
+      SameDiff sd = ctx.sd();
+      INDArray x = randn(1, 3, 4);
+      SDVariable y = Linear.apply(ctx, sd.var("x", x), "fc.weight", "fc.bias");
+      assertClose(reference(x, reg.get("fc.weight"), reg.get("fc.bias")), eval(sd, y, Map.of()), 1e-12);
+      assertNull(sd.getVariable("fc.weight"), "only the transposed copy is in the graph");
+      SDVariable t = sd.getVariable("fc.weight" + GraphContext.TRANSPOSED_SUFFIX);
+      assertEquals(VariableType.CONSTANT, t.getVariableType());
+      assertArrayEquals(new long[] {4, 5}, t.getArr().shape());
+      assertEquals('c', t.getArr().ordering());
+      assertSame(t, ctx.frozenTransposed("fc.weight"), "created once per graph");
+    }
+  }
+
+  @Test
+  void byNameGradientOfTheInputThroughAFrozenTransposedWeight() {
+    ParameterRegistry reg = registry(false);
+    GraphContext ctx = GraphContext.training(SameDiff.create(), reg, DataType.DOUBLE);
+    SDVariable y = Linear.apply(ctx, ctx.sd().var("x", randn(1, 3, 4)), "fc.weight", "fc.bias");
+    gradCheck(ctx.sd(), y, Map.of()); // x and the trainable bias; the frozen weight is a constant
+  }
+
+  @Test
+  void byNameKeepsATrainableWeightInItsOwnLayout() {
+    ParameterRegistry reg = registry(true);
+    GraphContext ctx = GraphContext.training(SameDiff.create(), reg, DataType.DOUBLE);
+    SameDiff sd = ctx.sd();
+    INDArray x = randn(1, 3, 4);
+    SDVariable y = Linear.apply(ctx, sd.var("x", x), "fc.weight", "fc.bias");
+    assertClose(reference(x, reg.get("fc.weight"), reg.get("fc.bias")), eval(sd, y, Map.of()), 1e-12);
+    assertEquals(VariableType.VARIABLE, sd.getVariable("fc.weight").getVariableType());
+    assertNull(sd.getVariable("fc.weight" + GraphContext.TRANSPOSED_SUFFIX));
+    gradCheck(sd, y, Map.of()); // the weight's gradient comes back as [out, in]
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ctx.frozenTransposed("fc.weight"));
+    assertTrue(e.getMessage().contains("fc.weight trains"), e.getMessage());
+  }
+
+  @Test
+  void onlyAMatrixIsHeldTransposed() {
+    GraphContext ctx = GraphContext.evaluation(SameDiff.create(), registry(false), DataType.DOUBLE);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ctx.frozenTransposed("fc.bias"));
+    assertTrue(e.getMessage().contains("fc.bias trains"), e.getMessage()); // the bias trains here
+    ParameterRegistry frozen = registry(false);
+    frozen.applyPolicy(FreezePolicy.of(spec -> false));
+    GraphContext all = GraphContext.evaluation(SameDiff.create(), frozen, DataType.DOUBLE);
+    e = assertThrows(IllegalArgumentException.class, () -> all.frozenTransposed("fc.bias"));
+    assertTrue(e.getMessage().contains("fc.bias must be a matrix [out, in]"), e.getMessage());
   }
 }
