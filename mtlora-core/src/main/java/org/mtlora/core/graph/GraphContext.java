@@ -1,6 +1,7 @@
 package org.mtlora.core.graph;
 
 import com.google.common.base.Preconditions;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import org.mtlora.core.params.ParameterRegistry;
@@ -123,7 +124,7 @@ public final class GraphContext {
     if (v == null) {
       INDArray value = params.get(name);
       Preconditions.checkArgument(value.rank() == 2, "%s must be a matrix [out, in] to be transposed, found shape %s",
-          name, java.util.Arrays.toString(value.shape()));
+          name, Arrays.toString(value.shape()));
       v = sd.constant(name + TRANSPOSED_SUFFIX, value.transpose().castTo(dataType).dup('c'));
       transposed.put(name, v);
     }

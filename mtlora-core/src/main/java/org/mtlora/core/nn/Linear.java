@@ -28,9 +28,8 @@ public final class Linear {
    * @return {@code [N, out]}
    */
   public static SDVariable apply(SameDiff sd, SDVariable x, SDVariable weight, SDVariable bias) {
-    SDVariable y = FrozenWeightMatmul.product(sd, x, weight, true); // no weight gradient when it is frozen
-    // a bias add whose backward skips a frozen bias's gradient and sums a trainable one's with a product
-    return bias == null ? y : BroadcastSum.apply(sd, y, bias);
+    // no weight gradient when it is frozen
+    return withBias(sd, FrozenWeightMatmul.product(sd, x, weight, true), bias);
   }
 
   /**
@@ -45,11 +44,14 @@ public final class Linear {
    */
   public static SDVariable apply(GraphContext ctx, SDVariable x, String weightName, String biasName) {
     SameDiff sd = ctx.sd();
-    SDVariable bias = biasName == null ? null : ctx.param(biasName);
-    if (ctx.params().isTrainable(weightName)) {
-      return apply(sd, x, ctx.param(weightName), bias);
-    }
-    SDVariable y = FrozenWeightMatmul.product(sd, x, ctx.frozenTransposed(weightName), false); // x (W^T), no flag
+    SDVariable y = ctx.params().isTrainable(weightName)
+        ? FrozenWeightMatmul.product(sd, x, ctx.param(weightName), true) // x W^T through the flag: a stock mmul
+        : FrozenWeightMatmul.product(sd, x, ctx.frozenTransposed(weightName), false); // x (W^T), no flag
+    return withBias(sd, y, biasName == null ? null : ctx.param(biasName));
+  }
+
+  /** {@code y + b}: a bias add whose backward skips a frozen bias's gradient and sums a trainable one's by a product. */
+  private static SDVariable withBias(SameDiff sd, SDVariable y, SDVariable bias) {
     return bias == null ? y : BroadcastSum.apply(sd, y, bias);
   }
 

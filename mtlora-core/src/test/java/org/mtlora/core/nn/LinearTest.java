@@ -15,10 +15,10 @@ import org.mtlora.core.params.Init;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.params.Role;
-import org.nd4j.autodiff.samediff.VariableType;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 

@@ -2,6 +2,7 @@ package org.mtlora.core.params;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
@@ -70,7 +71,7 @@ class FreezingTest {
       }
     }
     // a frozen linear weight is held as its transpose (GraphContext.frozenTransposed), every other frozen tensor as is
-    assertEquals(null, sd.getVariable("blk.fc.linear.weight"), "the frozen weight is held transposed only");
+    assertNull(sd.getVariable("blk.fc.linear.weight"), "the frozen weight is held transposed only");
     assertEquals(reg.get("blk.fc.linear.weight").transpose(),
         sd.getArrForVarName(inGraph("blk.fc.linear.weight")), "the transposed copy holds W^T");
     for (String name : reg.frozenNames()) {
