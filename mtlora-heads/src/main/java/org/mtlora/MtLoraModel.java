@@ -22,6 +22,7 @@ import org.mtlora.core.train.SegmentChain;
 import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
 import org.mtlora.core.train.TrainingListener;
+import org.mtlora.heads.ActivationCheckpointing;
 import org.mtlora.heads.AdapterFolder;
 import org.mtlora.heads.Evaluator;
 import org.mtlora.heads.InferenceModel;
@@ -159,7 +160,7 @@ public final class MtLoraModel {
         .modelDescription(config.toJsonString());
     if (training.runDir().isEmpty()) {
       listeners.addAll(training.listeners());
-      Trainer.Result r = new Trainer(tc.build(), listeners).fit(trainingGraph(training), data, null);
+      Trainer.Result r = new Trainer(tc.build(), listeners).fit(trainingGraph(training, data), data, null);
       return new FitResult(r.steps(), r.lastLoss(), Optional.empty(), Optional.empty());
     }
     Path dir = training.runDir().get();
@@ -171,16 +172,27 @@ public final class MtLoraModel {
       listeners.add(LossPlot.fromLog(folder.dir().resolve("loss.png"), folder.log()));
       listeners.addAll(training.listeners());
       tc.checkpoints(folder.checkpoints(), training.checkpointEvery(), 2);
-      Trainer.Result r = new Trainer(tc.build(), listeners).fit(trainingGraph(training), data, from);
+      Trainer.Result r = new Trainer(tc.build(), listeners).fit(trainingGraph(training, data), data, from);
       Path adapters = folder.dir().resolve("adapters");
       saveAdapters(adapters);
       return new FitResult(r.steps(), r.lastLoss(), Optional.ofNullable(r.lastCheckpoint()), Optional.of(adapters));
     }
   }
 
-  private SegmentChain trainingGraph(TrainingConfig training) {
+  private SegmentChain trainingGraph(TrainingConfig training, BatchSource data) {
     inference = null; // training changes the parameters
-    return model.trainingGraph(params, DataType.FLOAT, training.activationCheckpointing());
+    ActivationCheckpointing mode = training.activationCheckpointing();
+    if (mode == ActivationCheckpointing.AUTO) { // sized for the first batch (every batch of a run has one size)
+      INDArray input = data.batch(0).get(MultiTaskModel.INPUT);
+      Preconditions.checkArgument(input != null && input.rank() == 4, "the training data's batches must hold '%s' "
+          + "[B, 3, S, S]; batch 0 has %s", MultiTaskModel.INPUT, input == null ? "none" : input.shapeInfoToString());
+      mode = mode.resolve(config, input.size(0));
+      if (training.progress()) {
+        System.err.println("activation checkpointing: " + ActivationCheckpointing.describe(
+            ActivationCheckpointing.AUTO, config, input.size(0)));
+      }
+    }
+    return model.trainingGraph(params, DataType.FLOAT, mode);
   }
 
   /**

@@ -99,7 +99,7 @@ public final class TrainingConfig {
 
   /**
    * Builds a {@link TrainingConfig}. Defaults: learning rate 1e-3 with linear warmup from 1e-5 over a tenth of the
-   * steps, then cosine to 1e-6 (or {@link #schedule}); seed 0; stage activation checkpointing; no run folder;
+   * steps, then cosine to 1e-6 (or {@link #schedule}); seed 0; automatic activation checkpointing; no run folder;
    * checkpoints every quarter of the run; a progress bar.
    */
   public static final class Builder {
@@ -107,7 +107,7 @@ public final class TrainingConfig {
     private double learningRate = 1e-3;
     private LrSchedule schedule;
     private long seed;
-    private ActivationCheckpointing checkpointing = ActivationCheckpointing.STAGE;
+    private ActivationCheckpointing checkpointing = ActivationCheckpointing.AUTO;
     private Path runDir;
     private long checkpointEvery;
     private boolean resume;
@@ -140,8 +140,9 @@ public final class TrainingConfig {
     }
 
     /**
-     * Recompute backbone activations in the backward (default STAGE; BLOCK needs the least memory, NONE the most and
-     * is fastest; docs/fine-tuning.md#activation-checkpointing).
+     * Recompute backbone activations in the backward (default AUTO: NONE, the fastest, when its estimated peak fits
+     * this process's memory for the first batch's size, else STAGE, else BLOCK, which needs the least;
+     * docs/fine-tuning.md#activation-checkpointing).
      */
     public Builder activationCheckpointing(ActivationCheckpointing mode) {
       this.checkpointing = Preconditions.checkNotNull(mode, "mode");

@@ -49,8 +49,8 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--mode", defaultValue = "train", description = "train (full step) or eval (forward)")
   String mode;
 
-  @Option(names = "--activation-checkpointing", defaultValue = "stage",
-      description = "train mode: none, stage or block (default ${DEFAULT-VALUE}, as train)")
+  @Option(names = "--activation-checkpointing", defaultValue = "auto",
+      description = "train mode: auto, none, stage or block (default ${DEFAULT-VALUE}, as train)")
   String checkpointing;
 
   @Option(names = "--profile", description = "write SameDiff's per-op trace of the timed iterations to this file "
@@ -94,13 +94,16 @@ final class BenchCommand implements Callable<Integer> {
     if (!mode.equals("train") && !mode.equals("eval")) {
       throw new IllegalArgumentException("--mode must be train or eval, found '" + mode + "'");
     }
-    ActivationCheckpointing recompute = ActivationCheckpointing.named(checkpointing);
+    ActivationCheckpointing requested = ActivationCheckpointing.named(checkpointing);
+    ActivationCheckpointing recompute = requested.resolve(options.config(), batch);
     MultiTaskModel model = new MultiTaskModel(options.config());
     ParameterRegistry params = model.newRegistry(0);
     int scaled = scaleMlpInputs(params, geluScale);
-    out.printf(Locale.ROOT, "bench %s: %s, batch %d, %,d trainable of %,d parameters%s%n", mode, options.describe(),
+    out.printf(Locale.ROOT, "bench %s: %s, batch %d, %,d trainable of %,d parameters%s%s%n", mode, options.describe(),
         batch, params.report().trainableParameters(), params.report().totalParameters(),
-        geluScale == 1 ? "" : String.format(Locale.ROOT, ", %d fc1 tensors scaled by %s", scaled, geluScale));
+        geluScale == 1 ? "" : String.format(Locale.ROOT, ", %d fc1 tensors scaled by %s", scaled, geluScale),
+        mode.equals("train") ? ", activation checkpointing "
+            + ActivationCheckpointing.describe(requested, options.config(), batch) : "");
     out.flush();
     Map<String, INDArray> data = randomBatch(model, batch, 0);
     boolean train = mode.equals("train");

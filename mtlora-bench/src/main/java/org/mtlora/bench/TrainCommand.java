@@ -61,9 +61,10 @@ final class TrainCommand implements Callable<Integer> {
       + "hold a run of the same options; without --resume a folder holding checkpoints is refused)")
   String resume;
 
-  @Option(names = "--activation-checkpointing", defaultValue = "stage",
-      description = "none, stage or block: recompute backbone activations per segment in the backward to save "
-          + "memory (default ${DEFAULT-VALUE}; see docs/performance.md)")
+  @Option(names = "--activation-checkpointing", defaultValue = "auto",
+      description = "auto, none, stage or block: recompute backbone activations per segment in the backward to save "
+          + "memory; auto takes none (the fastest) when its estimated peak fits the memory limit, else stage, else "
+          + "block; with --spark-master auto means block (default ${DEFAULT-VALUE}; see docs/fine-tuning.md)")
   String checkpointing;
 
   @Option(names = "--checkpoint-every", defaultValue = "780", description = "steps between checkpoints (5 epochs)")
@@ -183,9 +184,10 @@ final class TrainCommand implements Callable<Integer> {
           x.resultBytesPerStep() / 1e6, x.workers(), x.failedTasks());
       distributed.close();
     } else {
-      SegmentChain g = model.trainingGraph(params, DataType.FLOAT, recompute);
-      out.printf(Locale.ROOT, "training %d steps (%d epochs of %d), batch %d%n", steps, epochs,
-          batches.stepsPerEpoch(), opts.batch);
+      ActivationCheckpointing mode = recompute.resolve(config, opts.batch);
+      SegmentChain g = model.trainingGraph(params, DataType.FLOAT, mode);
+      out.printf(Locale.ROOT, "training %d steps (%d epochs of %d), batch %d, activation checkpointing %s%n", steps,
+          epochs, batches.stepsPerEpoch(), opts.batch, ActivationCheckpointing.describe(recompute, config, opts.batch));
       out.flush();
       try (PrefetchingBatchSource prefetch = new PrefetchingBatchSource(batches, 2, 1)) {
         new Trainer(tc, listeners).fit(g, prefetch, from);

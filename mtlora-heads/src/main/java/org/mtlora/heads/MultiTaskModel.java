@@ -211,10 +211,14 @@ public final class MultiTaskModel {
    * A training graph for the {@link org.mtlora.core.train.Trainer}, with the given activation checkpointing: one
    * whole graph ({@link ActivationCheckpointing#NONE}) or a chain of backbone segments and one segment for the
    * downsamplers, heads and losses, whose backbone activations are recomputed during the backward. All three give
-   * the same losses and gradients; checkpointing trades one extra backbone forward for memory.
+   * the same losses and gradients; checkpointing trades one extra backbone forward for memory. {@link
+   * ActivationCheckpointing#AUTO} depends on the batch size: resolve it first ({@link
+   * ActivationCheckpointing#resolve}).
    */
   public SegmentChain trainingGraph(ParameterRegistry params, DataType dataType, ActivationCheckpointing mode) {
     Preconditions.checkNotNull(mode, "mode");
+    Preconditions.checkArgument(mode != ActivationCheckpointing.AUTO, "activation checkpointing AUTO depends on the "
+        + "batch size: pass AUTO.resolve(config, batch), or NONE, STAGE or BLOCK");
     if (mode == ActivationCheckpointing.NONE) {
       return build(GraphContext.training(SameDiff.create(), params, dataType), true).trainable();
     }

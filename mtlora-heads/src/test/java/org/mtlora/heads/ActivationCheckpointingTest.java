@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.mtlora.core.adapter.AdapterConfig;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.train.LrSchedule;
@@ -15,6 +16,7 @@ import org.mtlora.core.train.SegmentChain;
 import org.mtlora.core.train.TrainableGraph;
 import org.mtlora.core.train.Trainer;
 import org.mtlora.core.train.TrainerConfig;
+import org.mtlora.swin.SwinConfig;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -151,6 +153,62 @@ class ActivationCheckpointingTest {
     assertTrue(e.getMessage().contains("'layers'") && e.getMessage().contains("none, stage or block"),
         e.getMessage());
     assertEquals(ActivationCheckpointing.STAGE, ActivationCheckpointing.named("Stage"));
+  }
+
+  @Test
+  void autoIsParsedAndLeavesTheChoiceToTheBatchSize() {
+    assertEquals(ActivationCheckpointing.AUTO, ActivationCheckpointing.named("auto"));
+    MultiTaskModel model = TrainerTest.tinyModel();
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.trainingGraph(
+        model.newRegistry(0), DataType.FLOAT, ActivationCheckpointing.AUTO));
+    assertTrue(e.getMessage().contains("AUTO depends on the batch size"), e.getMessage());
+  }
+
+  /** Swin-T 448, four tasks: what the estimate was fitted to and checked against (docs/fine-tuning.md). */
+  private static final MultiTaskConfig SWIN_T_448 = MultiTaskConfig.pascal(SwinConfig.tiny(448),
+      AdapterConfig.mtlora(16, 4));
+
+  @Test
+  void peakEstimatesFollowTheMeasuredPeaks() {
+    // sum over blocks of tokens x channels: 2 x 112^2 x 96 + 2 x 56^2 x 192 + 6 x 28^2 x 384 + 2 x 14^2 x 768
+    assertEquals(2 * 12544 * 96 + 2 * 3136 * 192 + 6 * 784 * 384 + 2 * 196 * 768,
+        ActivationCheckpointing.activationUnits(SWIN_T_448.swin()), 0);
+    // measured peak RSS (bench --mode train, 2026-12-06): whole graph 448 b1 4.49 GB, b2 7.94 GB, 224 b4 4.43 GB;
+    // stage checkpointing 448 b1 2.48 GB, b2 4.46 GB
+    assertWithin(4.49e9, ActivationCheckpointing.estimatedPeakBytes(SWIN_T_448, 1, ActivationCheckpointing.NONE));
+    assertWithin(7.94e9, ActivationCheckpointing.estimatedPeakBytes(SWIN_T_448, 2, ActivationCheckpointing.NONE));
+    MultiTaskConfig at224 = MultiTaskConfig.pascal(SwinConfig.tiny(224), AdapterConfig.mtlora(16, 4));
+    assertWithin(4.43e9, ActivationCheckpointing.estimatedPeakBytes(at224, 4, ActivationCheckpointing.NONE));
+    assertWithin(2.48e9, ActivationCheckpointing.estimatedPeakBytes(SWIN_T_448, 1, ActivationCheckpointing.STAGE));
+    assertWithin(4.46e9, ActivationCheckpointing.estimatedPeakBytes(SWIN_T_448, 2, ActivationCheckpointing.STAGE));
+    assertThrows(IllegalArgumentException.class,
+        () -> ActivationCheckpointing.estimatedPeakBytes(SWIN_T_448, 1, ActivationCheckpointing.BLOCK));
+  }
+
+  private static void assertWithin(double measured, long estimated) {
+    assertTrue(Math.abs(estimated - measured) <= 0.05 * measured, "estimate " + estimated + " against " + measured);
+  }
+
+  @Test
+  void autoTakesTheFastestModeThatFitsTheBudget() {
+    long budget = 10_000_000_000L; // whole graph: 7.9 GB at b2, 14.8 GB at b4; stage: 8.4 GB at b4, 16.3 GB at b8
+    ActivationCheckpointing auto = ActivationCheckpointing.AUTO;
+    assertEquals(ActivationCheckpointing.NONE, auto.resolve(SWIN_T_448, 2, budget));
+    assertEquals(ActivationCheckpointing.STAGE, auto.resolve(SWIN_T_448, 4, budget));
+    assertEquals(ActivationCheckpointing.BLOCK, auto.resolve(SWIN_T_448, 8, budget));
+    assertEquals(ActivationCheckpointing.BLOCK, auto.resolve(SWIN_T_448, 1, 1)); // the smallest peak, whatever fits
+    for (ActivationCheckpointing fixed : List.of(ActivationCheckpointing.NONE, ActivationCheckpointing.STAGE,
+        ActivationCheckpointing.BLOCK)) {
+      assertEquals(fixed, fixed.resolve(SWIN_T_448, 64, 1), "a chosen mode stays");
+    }
+    assertTrue(ActivationCheckpointing.memoryBudget() > 0);
+    assertTrue(ActivationCheckpointing.describe(auto, SWIN_T_448, 2).matches(
+        "(none|stage|block) \\(auto: whole graph 7\\.9 GB estimated at batch 2, budget [0-9.]+ GB\\)"),
+        ActivationCheckpointing.describe(auto, SWIN_T_448, 2));
+    assertEquals("stage", ActivationCheckpointing.describe(ActivationCheckpointing.STAGE, SWIN_T_448, 2));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> auto.resolve(SWIN_T_448, 0, budget));
+    assertTrue(e.getMessage().contains("batch must be >= 1"), e.getMessage());
   }
 
   /** Float32 rounding differs only in summation order between graphs: |diff| <= 1e-5 max|e| + 1e-7. */

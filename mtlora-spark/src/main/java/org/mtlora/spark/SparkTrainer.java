@@ -166,8 +166,13 @@ public final class SparkTrainer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * How each worker's step keeps activations (default BLOCK, the smallest peak: several workers may share one
+     * machine); {@link ActivationCheckpointing#AUTO} means BLOCK here, as the workers' memory is not this process's.
+     */
     public Builder activationCheckpointing(ActivationCheckpointing mode) {
-      this.checkpointing = Preconditions.checkNotNull(mode, "mode");
+      Preconditions.checkNotNull(mode, "mode");
+      this.checkpointing = mode == ActivationCheckpointing.AUTO ? ActivationCheckpointing.BLOCK : mode;
       return this;
     }
 
