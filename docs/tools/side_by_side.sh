@@ -7,7 +7,7 @@
 # Usage, from the repository root: docs/tools/side_by_side.sh [PYTHON]
 #   PYTHON  an interpreter with torch installed (default ~/.cache/torchvenv/bin/python; create it with
 #           python3 -m venv ~/.cache/torchvenv && ~/.cache/torchvenv/bin/pip install torch numpy)
-# Environment: CKPT=none|stage|block passes --activation-checkpointing to ours (default: the launcher's, stage).
+# Environment: CKPT=auto|none|stage|block passes --activation-checkpointing to ours (default: auto).
 #   GELU_SCALE=K multiplies every MLP's first layer by K on both sides (ours: bench --gelu-scale K; PyTorch:
 #   docs/tools/torch_gelu_scale.py K), so that the GELU inputs are K times those of the random initialisation
 #   (default 1: as initialised; 5 gives erf arguments of RMS ~1, docs/performance.md).
