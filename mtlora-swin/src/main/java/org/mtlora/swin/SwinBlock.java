@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.mtlora.core.adapter.MtLoraLinear;
 import org.mtlora.core.nn.DropPath;
+import org.mtlora.core.nn.EqualShapeSum;
 import org.mtlora.core.nn.Gelu;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.nn.LayerNorm;
@@ -90,19 +91,19 @@ final class SwinBlock {
     SameDiff sd = ctx.sd();
     long tokens = (long) resolution * resolution;
     MtLoraLinear.Output attnOut = attentionBranch(ctx, x);
-    SDVariable xShared = x.add(DropPath.apply(ctx, prefix + ".drop_path.attn", unroll(sd, attnOut.shared()),
-        tokens, dim, dropPath));
+    SDVariable xShared = EqualShapeSum.apply(sd, x, DropPath.apply(ctx, prefix + ".drop_path.attn",
+        unroll(sd, attnOut.shared()), tokens, dim, dropPath));
     Map<String, SDVariable> attnTasks = new LinkedHashMap<>();
     for (String t : tasks) {
-      attnTasks.put(t, x.add(DropPath.apply(ctx, prefix + ".drop_path.attn." + t,
+      attnTasks.put(t, EqualShapeSum.apply(sd, x, DropPath.apply(ctx, prefix + ".drop_path.attn." + t,
           unroll(sd, attnOut.tasks().get(t)), tokens, dim, dropPath)));
     }
     MtLoraLinear.Output mlp = mlpBranch(ctx, xShared, attnTasks);
-    SDVariable yShared = xShared.add(DropPath.apply(ctx, prefix + ".drop_path.mlp", mlp.shared(), tokens, dim,
-        dropPath));
+    SDVariable yShared = EqualShapeSum.apply(sd, xShared, DropPath.apply(ctx, prefix + ".drop_path.mlp",
+        mlp.shared(), tokens, dim, dropPath));
     ImmutableMap.Builder<String, SDVariable> yTasks = ImmutableMap.builder();
     for (String t : tasks) {
-      yTasks.put(t, attnTasks.get(t).add(DropPath.apply(ctx, prefix + ".drop_path.mlp." + t,
+      yTasks.put(t, EqualShapeSum.apply(sd, attnTasks.get(t), DropPath.apply(ctx, prefix + ".drop_path.mlp." + t,
           mlp.tasks().get(t), tokens, dim, dropPath)));
     }
     return new Output(yShared, yTasks.buildOrThrow());

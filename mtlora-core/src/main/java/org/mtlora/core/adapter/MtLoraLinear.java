@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.mtlora.core.nn.Dropout;
+import org.mtlora.core.nn.EqualShapeSum;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.nn.LayerNorm;
 import org.mtlora.core.nn.Linear;
@@ -213,9 +214,9 @@ public final class MtLoraLinear {
     }
     Map<String, SDVariable> tasks = new LinkedHashMap<>();
     for (String t : taskRanks.keySet()) {
-      SDVariable y = p.add(taskDeltas.get(t));
+      SDVariable y = EqualShapeSum.apply(sd, p, taskDeltas.get(t));
       if (mode == LoraMode.MATRIX_V2) {
-        y = y.add(sharedDelta);
+        y = EqualShapeSum.apply(sd, y, sharedDelta);
       }
       tasks.put(t, y);
     }
@@ -223,11 +224,11 @@ public final class MtLoraLinear {
     if (mode == LoraMode.ADDITION) {
       SDVariable sum = null;
       for (SDVariable y : tasks.values()) {
-        sum = sum == null ? y : sum.add(y);
+        sum = sum == null ? y : EqualShapeSum.apply(sd, sum, y);
       }
-      shared = p.add(LayerNorm.apply(sd, sum, 2, ctx.param(normWeight()), ctx.param(normBias())));
+      shared = EqualShapeSum.apply(sd, p, LayerNorm.apply(sd, sum, 2, ctx.param(normWeight()), ctx.param(normBias())));
     } else {
-      shared = p.add(sharedDelta);
+      shared = EqualShapeSum.apply(sd, p, sharedDelta);
     }
     return new Output(shared, ImmutableMap.copyOf(tasks));
   }

@@ -5,7 +5,9 @@ import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
  * Layer normalisation over the last axis, as PyTorch {@code nn.LayerNorm(C, eps=1e-5)}: biased variance, eps inside
- * the square root. Composed from mean, subtraction, square, rsqrt and products.
+ * the square root. Composed from mean, subtraction, square, rsqrt and products; on rows ({@code rank} 2) in a graph
+ * that may be differentiated, the means and the centring are {@link RowCentring}'s, whose backwards read neither the
+ * input nor the squares, so a training session releases them after the forward.
  */
 public final class LayerNorm {
   /** PyTorch's default epsilon, used by every LayerNorm of Swin. */
@@ -24,8 +26,17 @@ public final class LayerNorm {
   public static SDVariable apply(SameDiff sd, SDVariable x, int rank, SDVariable gamma, SDVariable beta,
       double eps) {
     int last = rank - 1;
-    SDVariable centred = x.sub(sd.mean(x, true, last));
-    SDVariable variance = sd.mean(centred.mul(centred), true, last);
+    long width = rank == 2 ? knownWidth(x, gamma, beta) : -1;
+    SDVariable centred;
+    SDVariable variance;
+    if (width > 0) {
+      // means as products with a constant column: their backwards keep neither x nor the squares alive (RowCentring)
+      centred = RowCentring.apply(sd, x, width);
+      variance = RowCentring.rowMeans(sd, centred.mul(centred), width);
+    } else {
+      centred = x.sub(sd.mean(x, true, last));
+      variance = sd.mean(centred.mul(centred), true, last);
+    }
     SDVariable rstd = sd.math.rsqrt(variance.add(eps));
     SDVariable y;
     if (rank == 2 && gamma != null && gamma.getShape() != null) {
@@ -38,6 +49,17 @@ public final class LayerNorm {
       }
     }
     return beta == null ? y : BroadcastSum.apply(sd, y, beta);
+  }
+
+  /** {@code C} from the shape of {@code x}, {@code gamma} or {@code beta}, whichever the graph knows; -1 if none. */
+  private static long knownWidth(SDVariable x, SDVariable gamma, SDVariable beta) {
+    for (SDVariable v : new SDVariable[] {x, gamma, beta}) {
+      long[] shape = v == null ? null : v.getShape();
+      if (shape != null && shape.length > 0 && shape[shape.length - 1] > 0) {
+        return shape[shape.length - 1];
+      }
+    }
+    return -1;
   }
 
   /** {@link #apply(SameDiff, SDVariable, int, SDVariable, SDVariable, double)} with eps 1e-5. */
