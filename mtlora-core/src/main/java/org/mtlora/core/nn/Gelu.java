@@ -1,5 +1,6 @@
 package org.mtlora.core.nn;
 
+import org.mtlora.core.graph.GraphContext;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 
@@ -18,8 +19,16 @@ public final class Gelu {
 
   private Gelu() {}
 
-  /** Element-wise exact GELU; any shape. */
+  /**
+   * Element-wise exact GELU; any shape. In a graph that may be differentiated the product is a {@link GeluProduct}
+   * and {@code erfc}'s input comes through a {@link NoGradient}: the same forward, a backward that keeps one array
+   * instead of three; an evaluation graph holds SameDiff's stock ops only.
+   */
   public static SDVariable apply(SameDiff sd, SDVariable x) {
-    return x.mul(sd.math.erfc(x.mul(MINUS_INV_SQRT2))).mul(0.5);
+    if (GraphContext.isInferenceOnly(sd)) {
+      return x.mul(sd.math.erfc(x.mul(MINUS_INV_SQRT2))).mul(0.5);
+    }
+    SDVariable erfc = sd.math.erfc(NoGradient.of(sd, x).mul(MINUS_INV_SQRT2));
+    return GeluProduct.of(sd, x, erfc).mul(0.5);
   }
 }
