@@ -21,9 +21,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * How a training step keeps the backbone's activations ({@link MultiTaskModel#trainingGraph}). Without
- * checkpointing the intermediates the backward reads stay in memory until it reaches them (Swin-T at 448: 2.9 GB at
- * batch 1, 5.0 GB at batch 2); with it, the backbone runs as a chain of graphs whose activations are recomputed, one
- * segment at a time, during the backward, for one extra backbone forward (1.9 and 3.2 GB per stage). {@link #AUTO}, the
+ * checkpointing the intermediates the backward reads stay in memory until it reaches them (Swin-T at 448: 2.8 GB at
+ * batch 1, 4.8 GB at batch 2); with it, the backbone runs as a chain of graphs whose activations are recomputed, one
+ * segment at a time, during the backward, for one extra backbone forward (1.9 and 3.0 GB per stage). {@link #AUTO}, the
  * default of {@link org.mtlora.TrainingConfig} and of the command line, takes the fastest mode whose estimated peak
  * fits this process's memory ({@link #resolve}).
  */
@@ -42,15 +42,15 @@ public enum ActivationCheckpointing {
 
   /**
    * The two estimates, fitted to peaks measured on Swin-T with four tasks ({@code bench --mode train}, 2026-12-06,
-   * after sums, layer norms and GELUs stopped keeping their operands; 448 at batch 1 and 2: 2.92 / 5.00 GB whole graph,
-   * 1.88 / 3.18 GB by stage; checked at 224, batch 4: 2.90-2.94 GB whole graph, 2.92 GB estimated;
+   * after sums, norms and GELUs stopped keeping their operands; 448 at batch 1 and 2: 2.78 / 4.76 GB whole graph,
+   * 1.93 / 2.96 GB by stage; checked at 224, batch 4: 2.71-2.83 GB whole graph, 2.78 GB estimated;
    * docs/fine-tuning.md#activation-checkpointing): a fixed part (the JVM, the native
    * libraries, weights, optimiser state) and bytes per sample and per unit of {@link #activationUnits}.
    */
-  static final double NONE_FIXED_BYTES = 0.84e9;
-  static final double NONE_BYTES_PER_UNIT = 364;
-  static final double STAGE_FIXED_BYTES = 0.58e9;
-  static final double STAGE_BYTES_PER_UNIT = 227;
+  static final double NONE_FIXED_BYTES = 0.80e9;
+  static final double NONE_BYTES_PER_UNIT = 346;
+  static final double STAGE_FIXED_BYTES = 0.90e9;
+  static final double STAGE_BYTES_PER_UNIT = 180;
   /** The share of the memory limit an automatic choice may plan to use. */
   static final double BUDGET_SHARE = 0.75;
 
@@ -117,7 +117,7 @@ public enum ActivationCheckpointing {
 
   /**
    * {@code requested} as chosen for a run, for a log line: {@code "stage"}, or for {@link #AUTO} e.g. {@code "none
-   * (auto: whole graph 5.0 GB estimated at batch 2, budget 15.0 GB)"}.
+   * (auto: whole graph 4.8 GB estimated at batch 2, budget 15.0 GB)"}.
    */
   public static String describe(ActivationCheckpointing requested, MultiTaskConfig config, long batch) {
     ActivationCheckpointing chosen = requested.resolve(config, batch);

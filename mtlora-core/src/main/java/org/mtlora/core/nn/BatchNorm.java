@@ -51,9 +51,19 @@ public final class BatchNorm {
     // B*H*W values is off by ~sqrt(n) ulps, which 1/sigma then amplifies in every normalised value.
     DataType type = x.dataType();
     SDVariable wide = type == DataType.DOUBLE ? x : x.castTo(DataType.DOUBLE);
-    SDVariable meanWide = sd.mean(wide, true, dims);
-    SDVariable centredWide = wide.sub(meanWide);
-    SDVariable varWide = sd.mean(centredWide.mul(centredWide), true, dims);
+    SDVariable meanWide;
+    SDVariable centredWide;
+    SDVariable varWide;
+    if (rank == 2) {
+      // means as products with a column of 1/N: their backwards keep neither x nor the squares alive (ColumnCentring)
+      meanWide = ColumnCentring.columnMeans(sd, wide, channels);
+      centredWide = ColumnCentring.apply(sd, wide, meanWide, channels);
+      varWide = ColumnCentring.columnMeans(sd, centredWide.mul(centredWide), channels);
+    } else {
+      meanWide = sd.mean(wide, true, dims);
+      centredWide = wide.sub(meanWide);
+      varWide = sd.mean(centredWide.mul(centredWide), true, dims);
+    }
     SDVariable mean = narrow(meanWide, type);
     SDVariable var = narrow(varWide, type);
     SDVariable invStd = narrow(sd.math.rsqrt(varWide.add(eps)), type);
