@@ -56,9 +56,10 @@ public final class BatchNorm {
     SDVariable varWide;
     if (rank == 2) {
       // means as products with a column of 1/N: their backwards keep neither x nor the squares alive (ColumnCentring)
-      meanWide = ColumnCentring.columnMeans(sd, wide, channels);
-      centredWide = ColumnCentring.apply(sd, wide, meanWide, channels);
-      varWide = ColumnCentring.columnMeans(sd, centredWide.mul(centredWide), channels);
+      ColumnCentring.Statistics stats = ColumnCentring.statistics(sd, wide, channels);
+      meanWide = stats.mean();
+      centredWide = stats.centred();
+      varWide = stats.variance();
     } else {
       meanWide = sd.mean(wide, true, dims);
       centredWide = wide.sub(meanWide);

@@ -7,7 +7,6 @@ import java.util.Map;
 import org.mtlora.core.graph.GraphContext;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ops.CustomOpDescriptor;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
 import org.nd4j.linalg.factory.Nd4j;
@@ -20,6 +19,7 @@ import org.nd4j.linalg.util.HashUtil;
  * <pre>
  *   m = wᵀ x,  w = (1/M) 1        [1, C]   a product with a column of 1/M ({@link ColumnMean}); M may be unknown
  *                                          when the graph is built, so w is filled from x's shape as the graph runs
+ *                                          (one w for the mean and the variance)
  *   y = x − 1 m                   [M, C]   SameDiff's native subtract, this op
  *   dx = dy,  dm = −1ᵀ dy                  (the mean's own backward: dx += w dm)
  * </pre>
@@ -45,34 +45,30 @@ public final class ColumnCentring extends SubOp {
     this.width = width;
   }
 
-  /**
-   * {@code x} minus the mean of each column, given those means {@code [1, C]} ({@link #columnMeans}): this op in a
-   * graph that may be differentiated, SameDiff's own subtract in an evaluation graph.
-   */
-  public static SDVariable apply(SameDiff sd, SDVariable x, SDVariable means, long width) {
-    Preconditions.checkArgument(width > 0, "%s: the row length must be > 0, got %s", x.name(), width);
-    if (GraphContext.isInferenceOnly(sd)) {
-      return x.sub(means);
-    }
-    CustomOps.register(NAME, ColumnCentring.class);
-    return new ColumnCentring(sd, x, means, width).outputVariable();
-  }
+  /** A batch norm's statistics over the rows of {@code x}: the column means, {@code x} centred, the biased variances. */
+  public record Statistics(SDVariable mean, SDVariable centred, SDVariable variance) {}
 
   /**
-   * The mean of each column of {@code x [M, C]}, {@code [1, C]}: a product {@code wᵀ x} with a column {@code w} of
-   * {@code 1/M} made from the shape of {@code x} (through a {@link NoGradient}, so that no gradient is formed for the
-   * shape's sake), whose backward {@code dx = w dm} reads {@code w} alone; SameDiff's own mean in an evaluation graph.
+   * The means {@code [1, C]}, the centred {@code x} and the biased variances {@code [1, C]} of the columns of {@code x
+   * [M, C]}: in a graph that may be differentiated, both means are {@link ColumnMean} products with one column {@code
+   * w} of {@code 1/M}, filled from the shape of {@code x} as the graph runs, and the centring is this op; an evaluation
+   * graph gets SameDiff's own mean and subtract.
    */
-  public static SDVariable columnMeans(SameDiff sd, SDVariable x, long width) {
+  public static Statistics statistics(SameDiff sd, SDVariable x, long width) {
     Preconditions.checkArgument(width > 0, "%s: the row length must be > 0, got %s", x.name(), width);
     if (GraphContext.isInferenceOnly(sd)) {
-      return sd.mean(x, true, 0);
+      SDVariable mean = sd.mean(x, true, 0);
+      SDVariable centred = x.sub(mean);
+      return new Statistics(mean, centred, sd.mean(centred.mul(centred), true, 0));
     }
-    SDVariable shape = sd.shape(NoGradient.of(sd, x)); // [M, C]
+    SDVariable shape = sd.shape(x); // [M, C]
     SDVariable columnShape = shape.div(sd.constant(Nd4j.createFromArray(1L, width))); // [M, 1]
-    SDVariable rows = sd.sizeAt(NoGradient.of(sd, x), 0).castTo(x.dataType());
+    SDVariable rows = sd.sizeAt(x, 0).castTo(x.dataType());
     SDVariable weights = sd.fill(columnShape, x.dataType(), 1.0).div(rows);
-    return ColumnMean.of(sd, weights, x);
+    SDVariable mean = ColumnMean.of(sd, weights, x);
+    CustomOps.register(NAME, ColumnCentring.class);
+    SDVariable centred = new ColumnCentring(sd, x, mean, width).outputVariable();
+    return new Statistics(mean, centred, ColumnMean.of(sd, weights, centred.mul(centred)));
   }
 
   @Override

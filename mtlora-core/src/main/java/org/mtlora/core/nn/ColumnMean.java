@@ -12,7 +12,7 @@ import org.nd4j.linalg.util.HashUtil;
 
 /**
  * The weighted column sums {@code m = wᵀ x} ({@code w [M, 1]}, {@code x [M, C]}, {@code m [1, C]}) of {@link
- * ColumnCentring#columnMeans}: SameDiff's native {@code matmul}, with a backward that reads the weights only, {@code
+ * ColumnCentring#statistics}: SameDiff's native {@code matmul}, with a backward that reads the weights only, {@code
  * dx = w dm}, and forms no gradient for {@code w} (made from the shape of {@code x}). SameDiff's own {@code matmul_bp}
  * would read {@code x} too, keeping it alive until the backward.
  *

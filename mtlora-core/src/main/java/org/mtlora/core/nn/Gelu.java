@@ -21,14 +21,14 @@ public final class Gelu {
 
   /**
    * Element-wise exact GELU; any shape. In a graph that may be differentiated the product is a {@link GeluProduct}
-   * and {@code erfc}'s input comes through a {@link NoGradient}: the same forward, a backward that keeps one array
+   * and {@code erfc}'s input {@code −x/√2} is a {@link NoGradient}: the same forward, a backward that keeps one array
    * instead of three; an evaluation graph holds SameDiff's stock ops only.
    */
   public static SDVariable apply(SameDiff sd, SDVariable x) {
     if (GraphContext.isInferenceOnly(sd)) {
       return x.mul(sd.math.erfc(x.mul(MINUS_INV_SQRT2))).mul(0.5);
     }
-    SDVariable erfc = sd.math.erfc(NoGradient.of(sd, x).mul(MINUS_INV_SQRT2));
+    SDVariable erfc = sd.math.erfc(NoGradient.scaled(sd, x, MINUS_INV_SQRT2));
     return GeluProduct.of(sd, x, erfc).mul(0.5);
   }
 }

@@ -5,37 +5,38 @@ import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ops.CustomOpDescriptor;
-import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.util.HashUtil;
 
 /**
- * {@code y = x} with no gradient flowing back through it: for a path whose contribution to {@code x}'s gradient an
- * enclosing op's own backward already includes ({@link GeluProduct}). The forward is SameDiff's native {@code
- * identity}; the backward is a scalar zero constant, which reads nothing, so the backward ops SameDiff builds along
- * the path behind it are never run.
+ * {@code y = c · x} for a constant {@code c}, with no gradient flowing back through it: for a path whose contribution
+ * to {@code x}'s gradient an enclosing op's own backward already includes ({@link GeluProduct}). The forward is
+ * SameDiff's native {@code multiply} by a scalar constant; the backward is a scalar zero for both operands, which reads
+ * nothing, so the backward ops SameDiff builds along the path behind it are never run.
  *
  * <p>SameDiff 1.0.0-M2.1's {@code stop_gradient} returns {@code zerosLike(x)} instead: a full-size array that a
- * training session computes as soon as {@code x} exists and keeps until the gradients of {@code x} are summed.
+ * training session computes as soon as {@code x} exists and keeps until the gradients of {@code x} are summed. The
+ * scale is part of the op, so that cutting the path adds no op of its own.
  *
  * <p>Registered with SameDiff's op registry like {@link FrozenWeightMatmul}, so that a graph copy keeps the class.
  */
-public final class NoGradient extends Identity {
+public final class NoGradient extends MulOp {
   /** The op name under which the class is registered. */
   static final String NAME = "mtlora_no_gradient";
-  private static final long IDENTITY_HASH = HashUtil.getLongHash("identity");
+  private static final long MULTIPLY_HASH = HashUtil.getLongHash("multiply");
 
   /** For SameDiff's copy of a graph. */
   public NoGradient() {}
 
-  private NoGradient(SameDiff sd, SDVariable x) {
-    super(sd, x);
+  private NoGradient(SameDiff sd, SDVariable x, SDVariable factor) {
+    super(sd, x, factor);
   }
 
-  /** {@code x}, through this op (use it in graphs that may be differentiated only). */
-  static SDVariable of(SameDiff sd, SDVariable x) {
+  /** {@code factor · x}, through this op (use it in graphs that may be differentiated only). */
+  static SDVariable scaled(SameDiff sd, SDVariable x, double factor) {
     CustomOps.register(NAME, NoGradient.class);
-    return new NoGradient(sd, x).outputVariable();
+    return new NoGradient(sd, x, sd.constant(Nd4j.scalar(x.dataType(), factor))).outputVariable();
   }
 
   @Override
@@ -45,12 +46,12 @@ public final class NoGradient extends Identity {
 
   @Override
   public CustomOpDescriptor getDescriptor() {
-    return Nd4j.getExecutioner().getCustomOperations().get("identity");
+    return Nd4j.getExecutioner().getCustomOperations().get("multiply");
   }
 
   @Override
   public long opHash() {
-    return IDENTITY_HASH;
+    return MULTIPLY_HASH;
   }
 
   /** None (SameDiff's default looks this op's name up among the native ops). */
@@ -64,6 +65,7 @@ public final class NoGradient extends Identity {
 
   @Override
   public List<SDVariable> doDiff(List<SDVariable> grads) {
-    return List.of(sameDiff.constant(Nd4j.scalar(grads.get(0).dataType(), 0)));
+    SDVariable zero = sameDiff.constant(Nd4j.scalar(grads.get(0).dataType(), 0));
+    return List.of(zero, zero);
   }
 }

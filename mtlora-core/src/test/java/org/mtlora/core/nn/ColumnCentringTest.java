@@ -26,8 +26,9 @@ class ColumnCentringTest {
   void centresEachColumnByHand() {
     SameDiff sd = SameDiff.create();
     SDVariable x = sd.placeHolder("x", DataType.DOUBLE, -1, 2);
-    SDVariable m = ColumnCentring.columnMeans(sd, x, 2);
-    SDVariable y = ColumnCentring.apply(sd, x, m, 2);
+    ColumnCentring.Statistics stats = ColumnCentring.statistics(sd, x, 2);
+    SDVariable m = stats.mean();
+    SDVariable y = stats.centred();
     Map<String, INDArray> feed = Map.of("x", Nd4j.createFromArray(new double[][] {{1, 2}, {3, -2}, {8, 6}}));
     Map<String, INDArray> out = sd.output(feed, m.name(), y.name());
     assertArrayEquals(new long[] {1, 2}, out.get(m.name()).shape());
@@ -100,7 +101,7 @@ class ColumnCentringTest {
     SameDiff sd = SameDiff.create();
     GraphContext.evaluation(sd, new ParameterRegistry(), DataType.DOUBLE);
     SDVariable x = sd.var("x", Nd4j.ones(DataType.DOUBLE, 2, 3));
-    SDVariable y = ColumnCentring.apply(sd, x, ColumnCentring.columnMeans(sd, x, 3), 3);
+    SDVariable y = ColumnCentring.statistics(sd, x, 3).centred();
     assertEquals("subtract", y.getCreator().opName());
   }
 }
