@@ -14,11 +14,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 import org.mtlora.core.io.CheckpointLoader;
 import org.mtlora.core.io.LoadReport;
 import org.mtlora.core.io.Npy;
 import org.mtlora.core.io.SafeTensorsReader;
 import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.graph.SessionMemory;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.heads.MultiTaskConfig;
@@ -37,6 +39,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * folder holds. One row per tensor, then exactly one verdict line.
  */
 final class FixtureParity {
+  /** Released arrays a parity run's session keeps for reuse (the fixtures are small). */
+  private static final long SESSION_CACHE_BYTES = 256L << 20;
   /** One compared tensor. */
   record Row(String category, String name, double maxAbsError, double tolerance) {
     boolean pass() {
@@ -142,7 +146,7 @@ final class FixtureParity {
     MultiTaskModel.Graph g = model.build(GraphContext.evaluation(SameDiff.create(), reg, dtype), false);
     List<String> names = new ArrayList<>();
     g.headOutputs().values().forEach(v -> names.add(v.name()));
-    Map<String, INDArray> res = g.sd().output(Map.of(MultiTaskModel.INPUT, input), names);
+    Map<String, INDArray> res = run(g.sd(), () -> g.sd().output(Map.of(MultiTaskModel.INPUT, input), names));
     for (Task t : cfg.tasks()) {
       Path f = dir.resolve("out_eval_head_" + t.name() + ".npy");
       if (Files.exists(f)) {
@@ -177,7 +181,7 @@ final class FixtureParity {
         }
       }
     }
-    Map<String, INDArray> res = g.sd().output(ph, names.stream().distinct().toList());
+    Map<String, INDArray> res = run(g.sd(), () -> g.sd().output(ph, names.stream().distinct().toList()));
 
     for (Task t : cfg.tasks()) {
       Path f = dir.resolve("out_" + t.name() + ".npy");
@@ -234,7 +238,7 @@ final class FixtureParity {
       wanted.retainAll(theirs);
       org.mtlora.core.graph.Gradients.prepare(g.sd());
       Map<String, INDArray> grads =
-          org.mtlora.core.graph.Gradients.calculate(g.sd(), ph, List.of(), wanted).getGradients();
+          run(g.sd(), () -> org.mtlora.core.graph.Gradients.calculate(g.sd(), ph, List.of(), wanted).getGradients());
       for (String name : wanted) {
         INDArray ref = r.read(name);
         INDArray mine = grads.get(name);
@@ -312,5 +316,18 @@ final class FixtureParity {
       throw new java.nio.file.NoSuchFileException(p.toString(), null, "the fixture folder must hold " + name);
     }
     return p;
+  }
+
+  /**
+   * Runs {@code sd} in the sessions that training and evaluation use ({@link SessionMemory#boundCache}: its memory
+   * manager, and float erfc on the vector kernel where this JVM has it), so that parity checks what users run.
+   */
+  private static <T> T run(SameDiff sd, Supplier<T> run) {
+    SessionMemory.boundCache(sd, SESSION_CACHE_BYTES);
+    try {
+      return run.get();
+    } finally {
+      SessionMemory.clear(sd);
+    }
   }
 }

@@ -41,10 +41,13 @@ class KillResumeTest {
     assertEquals(0, waitFor(p, reference), log(reference));
   }
 
-  /** The demo as its own JVM, with the test's class path, writing its output to {@code run}.log. */
+  /**
+   * The demo as its own JVM, with the test's class path and the vector API that {@code ./mtlora} adds (so a resumed
+   * run is checked with the GELU's erfc on the vector kernel), writing its output to {@code run}.log.
+   */
   private static Process start(Path run, boolean resume) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx2g", "-Dorg.bytedeco.javacpp.maxbytes=6G", "-Dorg.bytedeco.javacpp.maxphysicalbytes=8G",
+        "--add-modules", "jdk.incubator.vector", "-Xmx2g", "-Dorg.bytedeco.javacpp.maxbytes=6G", "-Dorg.bytedeco.javacpp.maxphysicalbytes=8G",
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
         MtloraCommand.class.getName(), "demo", "--data", data.toString(), "--run-dir", run.toString(),
         "--pretrain-steps", "4", "--steps", String.valueOf(STEPS), "--batch", "2", "--checkpoint-every", "2"));

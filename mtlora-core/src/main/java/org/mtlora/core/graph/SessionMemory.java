@@ -54,7 +54,7 @@ public final class SessionMemory {
   }
 
   private static void newSession(SameDiff sd, long maxCacheBytes, Arena arena) {
-    InferenceSession session = new InferenceSession(sd);
+    InferenceSession session = new KernelSession(sd);
     session.setMmgr(new BufferCache(maxCacheBytes, arena));
     sd.getSessions().put(Thread.currentThread().getId(), session);
   }
