@@ -6,7 +6,7 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.Pointer;
-import org.mtlora.core.graph.ErfcKernel;
+import org.mtlora.core.graph.VectorKernels;
 import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -49,7 +49,7 @@ final class InfoCommand implements Callable<Integer> {
     String extension = System.getProperty("org.bytedeco.javacpp.platform.extension", "");
     row(out, "native build", extension.isEmpty() ? "generic" : extension.substring(1)
         + (extension.contains("onednn") ? " (oneDNN)" : ""));
-    row(out, "erfc (exact GELU)", ErfcKernel.describe());
+    row(out, "erfc, exp (GELU)", VectorKernels.describe());
     row(out, "javacpp maxbytes", limit(Pointer.maxBytes()));
     row(out, "javacpp maxphysicalbytes", limit(Pointer.maxPhysicalBytes()));
     row(out, "javacpp in use", mib(Pointer.totalBytes()) + " (process RSS " + mib(Pointer.physicalBytes()) + ")");

@@ -40,7 +40,7 @@ public final class GraphContext {
     Preconditions.checkArgument(dataType.isFPType(), "graph data type must be floating point, found %s", dataType);
     this.dataType = dataType;
     this.builtAt = params.revision();
-    ErfcKernel.prepare(); // compile the GELU's erfc kernel while the graph is built, not during its first run
+    VectorKernels.prepare(); // compile the vector kernels while the graph is built, not during its first run
   }
 
   /** A training-mode context (dropout, drop path and batch statistics active). */

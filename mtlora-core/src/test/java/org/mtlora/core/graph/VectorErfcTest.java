@@ -1,18 +1,9 @@
 package org.mtlora.core.graph;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erfc;
@@ -29,8 +20,8 @@ class VectorErfcTest {
     return Math.abs(got - exact) / ulp;
   }
 
-  private static float[] erfc(float... z) {
-    int lanes = VectorErfc.lanes();
+  static float[] erfc(float... z) {
+    int lanes = VectorExp.lanes();
     int padded = (z.length + lanes - 1) / lanes * lanes;
     float[] src = java.util.Arrays.copyOf(z, padded);
     float[] dst = new float[padded];
@@ -84,67 +75,5 @@ class VectorErfcTest {
     assertEquals(0f, got[5], Float.MIN_VALUE * 2, "erfc(30)");
     assertEquals(2f, got[6], "erfc(-30)");
     assertEquals(1f, got[7], "erfc(1e-30)");
-  }
-
-  @Test
-  void anyLengthThroughBuffersAndInPlace() {
-    Random random = new Random(7);
-    // lengths around the lane count, the chunk (8192) and the parallel threshold (4 chunks)
-    for (int length : new int[] {1, 17, 8191, 8197, 4 * 8192 + 3, 100_003}) {
-      FloatBuffer in = ByteBuffer.allocateDirect(4 * (length + 1)).order(ByteOrder.nativeOrder()).asFloatBuffer();
-      FloatBuffer out = ByteBuffer.allocateDirect(4 * (length + 1)).order(ByteOrder.nativeOrder()).asFloatBuffer();
-      float[] z = new float[length];
-      for (int i = 0; i < length; i++) {
-        z[i] = (float) (2 * random.nextGaussian());
-        in.put(i, z[i]);
-      }
-      out.put(length, 42f);
-      VectorErfc.apply(in, out, length);
-      float[] expected = erfc(z);
-      for (int i = 0; i < length; i++) {
-        assertEquals(expected[i], out.get(i), "length " + length + ", element " + i);
-      }
-      assertEquals(42f, out.get(length), "nothing written past the length");
-
-      VectorErfc.apply(in, in, length); // in place
-      for (int i = 0; i < length; i++) {
-        assertEquals(expected[i], in.get(i), "in place, length " + length + ", element " + i);
-      }
-    }
-  }
-
-  @Test
-  void sessionsOfThisProjectRunFloatErfcOnTheKernel() {
-    assumeTrue(ErfcKernel.enabled(), "kernel off here: " + ErfcKernel.describe());
-    SameDiff sd = SameDiff.create();
-    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 64);
-    SDVariable y = sd.math.erfc(x.mul(1.5));
-    INDArray in = Nd4j.randn(DataType.FLOAT, 300, 64).muli(2);
-    float[] z = in.mul(1.5).data().asFloat();
-    float[] kernel = erfc(z);
-    float[] libnd4j = Nd4j.getExecutioner().exec(new Erfc(in.mul(1.5))).data().asFloat();
-    assertTrue(!java.util.Arrays.equals(kernel, libnd4j), "the two differ somewhere, so the test can tell them apart");
-
-    SessionMemory.boundCache(sd, 1 << 20);
-    INDArray viaSession;
-    try {
-      viaSession = sd.output(Map.of("x", in), y.name()).get(y.name()).dup();
-    } finally {
-      SessionMemory.release(sd);
-    }
-    assertArrayEquals(kernel, viaSession.data().asFloat(), "the kernel's values, bit for bit");
-
-    // a float64 graph keeps libnd4j's erfc
-    SameDiff sd64 = SameDiff.create();
-    SDVariable x64 = sd64.placeHolder("x", DataType.DOUBLE, -1, 64);
-    SDVariable y64 = sd64.math.erfc(x64);
-    INDArray in64 = in.castTo(DataType.DOUBLE);
-    SessionMemory.boundCache(sd64, 1 << 20);
-    try {
-      assertArrayEquals(Nd4j.getExecutioner().exec(new Erfc(in64.dup())).data().asDouble(),
-          sd64.output(Map.of("x", in64), y64.name()).get(y64.name()).data().asDouble());
-    } finally {
-      SessionMemory.release(sd64);
-    }
   }
 }

@@ -1,0 +1,215 @@
+package org.mtlora.core.graph;
+
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.FloatBuffer;
+import java.util.stream.IntStream;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The float {@code erfc} and {@code exp} that {@link KernelSession} computes on the JVM instead of libnd4j, which
+ * computes both one element at a time with glibc's scalar functions: {@link VectorErfc} (the exact GELU) and {@link
+ * VectorExp} (the GELU's derivative in training graphs), written on the JDK's vector API.
+ *
+ * <p>They run when the JVM has the vector API ({@code --add-modules jdk.incubator.vector}, which {@code ./mtlora} and
+ * the tests pass) and its optimising compiler (not under {@code -XX:TieredStopAtLevel=1} to 3 or {@code -Xint}: without
+ * it the vector API is 500-1000 times slower), ND4J runs on the CPU, the CPU has vectors of 8 floats or more (AVX2,
+ * AVX-512; narrower or emulated vectors are slower than libnd4j) and the system property {@value #PROPERTY} is not
+ * {@code false}; otherwise, and for any array that is not a whole float buffer in its own order, libnd4j's ops run as
+ * before. Both compute the same functions; they differ by a few ulp ({@code VectorErfcTest}, {@code VectorExpTest}).
+ * The decision is taken once per JVM. Until the JIT compiler has compiled a kernel it runs 500-1000 times slower (a
+ * first 4.8M-element erfc took 1 s), so {@link #prepare} — called when a graph is built — starts a daemon thread that
+ * runs both on small arrays until they are compiled (about 0.5 s each on 2 cores), overlapping graph construction
+ * rather than the first forward. Compiled or not, a kernel computes the same bits.
+ *
+ * <p>Arrays are copied through chunks of {@value #CHUNK} floats into Java arrays (the vector API of JDK 17 reads
+ * native memory only through byte buffers, which measured 2x slower), and arrays of {@value #PARALLEL_MIN} elements
+ * or more are split over the common fork-join pool.
+ */
+public final class VectorKernels {
+  /** Set it to {@code false} to keep libnd4j's erfc and exp everywhere (for comparisons). */
+  static final String PROPERTY = "mtlora.vectorKernels";
+
+  /** A function the kernels compute. */
+  enum Function {
+    ERFC,
+    EXP;
+
+    /** {@code dst[i] = f(src[i])} for {@code i < n} (the arrays padded to a multiple of the lane count). */
+    void apply(float[] src, float[] dst, int n) {
+      if (this == ERFC) {
+        VectorErfc.erfc(src, dst, n);
+      } else {
+        VectorExp.exp(src, dst, n);
+      }
+    }
+  }
+
+  private static final String MODULE = "jdk.incubator.vector";
+  private static final int MIN_LANES = 8;
+  /** Elements per chunk: copied from the array into a Java array, transformed, copied back. */
+  private static final int CHUNK = 8192;
+  /** Below this many elements one thread does the whole array. */
+  private static final int PARALLEL_MIN = 4 * CHUNK;
+  private static final long WARM_UP_MAX_NANOS = 3_000_000_000L;
+  private static final boolean ENABLED = decide();
+
+  private VectorKernels() {}
+
+  /** Whether this JVM runs float erfc and exp on the vector kernels. */
+  public static boolean enabled() {
+    return ENABLED;
+  }
+
+  /**
+   * Where float erfc and exp run in this JVM and, when on libnd4j, why (for {@code ./mtlora info} and benchmark
+   * output), e.g. {@code "vector API, 16 float lanes"} or {@code "libnd4j (no --add-modules jdk.incubator.vector)"}.
+   */
+  public static String describe() {
+    if (ENABLED) {
+      return "vector API, " + VectorExp.lanes() + " float lanes";
+    }
+    if ("false".equalsIgnoreCase(System.getProperty(PROPERTY))) {
+      return "libnd4j (" + PROPERTY + "=false)";
+    }
+    if (ModuleLayer.boot().findModule(MODULE).isEmpty()) {
+      return "libnd4j (no --add-modules " + MODULE + ")";
+    }
+    if (!optimisingCompiler()) {
+      return "libnd4j (no optimising JIT compiler)";
+    }
+    return Nd4j.getEnvironment().isCPU() ? "libnd4j (vectors narrower than " + MIN_LANES + " floats)" : "libnd4j (GPU)";
+  }
+
+  private static boolean decide() {
+    return !"false".equalsIgnoreCase(System.getProperty(PROPERTY))
+        && ModuleLayer.boot().findModule(MODULE).isPresent()
+        && optimisingCompiler()
+        && Nd4j.getEnvironment().isCPU()
+        && VectorExp.lanes() >= MIN_LANES;
+  }
+
+  /** Whether HotSpot's C2 compiles hot code here (false under {@code -Xint} or a tiered stop below level 4). */
+  private static boolean optimisingCompiler() {
+    try {
+      HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+      if ("false".equals(vm.getVMOption("UseCompiler").getValue())) {
+        return false;
+      }
+      return !"true".equals(vm.getVMOption("TieredCompilation").getValue())
+          || Integer.parseInt(vm.getVMOption("TieredStopAtLevel").getValue()) >= 4;
+    } catch (RuntimeException e) {
+      return true; // not HotSpot: assume an optimising compiler
+    }
+  }
+
+  /** Starts the kernels' warm-up in the background, once per JVM, when they are on. */
+  static void prepare() {
+    if (ENABLED) {
+      WarmUp.start();
+    }
+  }
+
+  /** Holder whose initialisation starts the warm-up thread: the JVM initialises it once, on first use. */
+  private static final class WarmUp {
+    static {
+      Thread thread = new Thread(() -> {
+        for (Function f : Function.values()) {
+          warmUp(f, WARM_UP_MAX_NANOS);
+        }
+      }, "mtlora-vector-kernels-warm-up");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private WarmUp() {}
+
+    static void start() {
+      // initialising the class started the thread
+    }
+  }
+
+  /**
+   * Runs {@code f} on small inputs until the JIT compiler has compiled it, at most {@code maxNanos}: thousands of
+   * one-vector calls bring the loop past the optimising compiler's invocation threshold, then chunk-sized calls show
+   * when the compiled code is in (under 20 ns per element). Returns the nanoseconds it took.
+   */
+  static long warmUp(Function f, long maxNanos) {
+    long start = System.nanoTime();
+    float[] src = new float[CHUNK];
+    float[] dst = new float[CHUNK];
+    for (int i = 0; i < CHUNK; i++) {
+      src[i] = -12f + 24f * i / CHUNK;
+    }
+    int lanes = VectorExp.lanes();
+    for (int i = 0; i < 6_000 && System.nanoTime() - start < maxNanos; i++) {
+      f.apply(src, dst, lanes);
+    }
+    while (System.nanoTime() - start < maxNanos) {
+      long t0 = System.nanoTime();
+      f.apply(src, dst, CHUNK);
+      if (System.nanoTime() - t0 < 20L * CHUNK) {
+        break;
+      }
+      for (int i = 0; i < 200; i++) {
+        f.apply(src, dst, lanes);
+      }
+    }
+    return System.nanoTime() - start;
+  }
+
+  /**
+   * Writes {@code f(in)} into {@code out} and returns true, or returns false without touching either when this pair is
+   * not for the kernels (kernels off, not float, a view, an offset, other strides than its shape's own, lengths that
+   * differ or exceed an int).
+   */
+  static boolean tryApply(Function f, INDArray in, INDArray out) {
+    if (!ENABLED || in == null || out == null || !wholeFloatBuffer(in) || !wholeFloatBuffer(out)
+        || in.length() != out.length() || in.length() > Integer.MAX_VALUE) {
+      return false;
+    }
+    prepare();
+    apply(f, in.data().asNioFloat(), out.data().asNioFloat(), (int) in.length());
+    return true;
+  }
+
+  private static boolean wholeFloatBuffer(INDArray a) {
+    return a.dataType() == DataType.FLOAT
+        && !a.isView()
+        && a.offset() == 0
+        && Shape.hasDefaultStridesForShape(a)
+        && a.data().length() >= a.length();
+  }
+
+  /**
+   * Writes {@code f(in[i])} to {@code out[i]} for {@code i < length}; both buffers hold at least {@code length} floats
+   * from index 0 (they may be the same buffer).
+   */
+  static void apply(Function f, FloatBuffer in, FloatBuffer out, int length) {
+    int chunks = (length + CHUNK - 1) / CHUNK;
+    int tasks = length < PARALLEL_MIN ? 1 : Math.min(chunks, Runtime.getRuntime().availableProcessors());
+    if (tasks == 1) {
+      chunkRange(f, in, out, length, 0, chunks);
+      return;
+    }
+    IntStream.range(0, tasks)
+        .parallel()
+        .forEach(task -> chunkRange(f, in, out, length, chunks * task / tasks, chunks * (task + 1) / tasks));
+  }
+
+  /** Chunks {@code [first, end)}, through two Java arrays of this task's own. */
+  private static void chunkRange(Function f, FloatBuffer in, FloatBuffer out, int length, int first, int end) {
+    float[] src = new float[CHUNK];
+    float[] dst = new float[CHUNK];
+    for (int c = first; c < end; c++) {
+      int offset = c * CHUNK;
+      int n = Math.min(CHUNK, length - offset);
+      in.get(offset, src, 0, n);
+      f.apply(src, dst, n);
+      out.put(offset, dst, 0, n);
+    }
+  }
+}
