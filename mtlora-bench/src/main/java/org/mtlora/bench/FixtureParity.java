@@ -320,7 +320,8 @@ final class FixtureParity {
 
   /**
    * Runs {@code sd} in the sessions that training and evaluation use ({@link SessionMemory#boundCache}: its memory
-   * manager, and float erfc and exp on the vector kernels where this JVM has them), so that parity checks what users run.
+   * manager, and float erfc and exp on the vector kernels where this JVM has them), so that parity checks what users
+   * run.
    */
   private static <T> T run(SameDiff sd, Supplier<T> run) {
     SessionMemory.boundCache(sd, SESSION_CACHE_BYTES);

@@ -31,7 +31,8 @@ public final class SessionMemory {
   /**
    * Gives the calling thread a fresh session of {@code sd}, and of its gradient function when it has one, whose array
    * cache ({@link BufferCache}) holds at most {@code maxCacheBytes} of released arrays (beyond that, released arrays
-   * are closed). Call it before {@code sd.output} or {@link Gradients#calculate} (which runs in the gradient function's
+   * are closed). The session is a {@link KernelSession}: float erfc and exp run on {@link VectorKernels} where this JVM
+   * can. Call it before {@code sd.output} or {@link Gradients#calculate} (which runs in the gradient function's
    * session, so the function must exist already: {@link Gradients#prepare}); {@link #release} after the run drops the
    * sessions again.
    */
