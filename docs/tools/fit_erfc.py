@@ -2,8 +2,8 @@
 """Fits the polynomial of mtlora-core's VectorErfc (float32 erfc on the JDK's vector API) and prints its coefficients.
 
 For a >= 0 and t = 2 / (2 + a), erfc(a) = t * exp(P(u) - a^2), where u = (2t - (1 + tmin)) / (1 - tmin) maps
-t in [tmin, 1] to [-1, 1] and tmin = 2 / (2 + 10) (the kernel caps a at 10, where erfc is below float32's smallest
-value). P is the Chebyshev least-squares fit of ln(erfc(a) / t) + a^2 at 600 Chebyshev nodes, written out in powers of
+t in [tmin, 1] to [-1, 1] and tmin = 2 / (2 + 10) (erfc(10) is float32's smallest value; the kernel caps a at 10.5,
+where erfc rounds to 0). P is the Chebyshev least-squares fit of ln(erfc(a) / t) + a^2 at 600 Chebyshev nodes, written out in powers of
 u and rounded to float32. Prints the coefficients (u^0 first) and the largest error of P with those float32
 coefficients on a fine grid, which is also the largest relative error it contributes to erfc.
 

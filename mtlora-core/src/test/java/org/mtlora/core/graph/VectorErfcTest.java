@@ -68,11 +68,11 @@ class VectorErfcTest {
   void specialValues() {
     float[] got = erfc(Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, 10f, 30f, -30f, 1e-30f);
     assertTrue(Float.isNaN(got[0]), "NaN stays NaN");
-    assertEquals(0f, got[1], Float.MIN_VALUE * 2, "erfc(+inf)");
+    assertEquals(0f, got[1], "erfc(+inf)");
     assertEquals(2f, got[2], "erfc(-inf)");
     assertEquals(1f, got[3], "erfc(-0)");
     assertEquals(2.088487583762545e-45, got[4], Float.MIN_VALUE * 2, "erfc(10), below the normal range");
-    assertEquals(0f, got[5], Float.MIN_VALUE * 2, "erfc(30)");
+    assertEquals(0f, got[5], "erfc(30)");
     assertEquals(2f, got[6], "erfc(-30)");
     assertEquals(1f, got[7], "erfc(1e-30)");
   }
