@@ -55,7 +55,9 @@ public final class VectorKernels {
   /** Below this many elements one thread does the whole array. */
   private static final int PARALLEL_MIN = 4 * CHUNK;
   private static final long WARM_UP_MAX_NANOS = 3_000_000_000L;
-  private static final boolean ENABLED = decide();
+  /** Why the kernels are off in this JVM, or null when they are on. */
+  private static final String OFF_BECAUSE = offBecause();
+  private static final boolean ENABLED = OFF_BECAUSE == null;
 
   private VectorKernels() {}
 
@@ -69,27 +71,23 @@ public final class VectorKernels {
    * output), e.g. {@code "vector API, 16 float lanes"} or {@code "libnd4j (no --add-modules jdk.incubator.vector)"}.
    */
   public static String describe() {
-    if (ENABLED) {
-      return "vector API, " + VectorExp.lanes() + " float lanes";
-    }
-    if ("false".equalsIgnoreCase(System.getProperty(PROPERTY))) {
-      return "libnd4j (" + PROPERTY + "=false)";
-    }
-    if (ModuleLayer.boot().findModule(MODULE).isEmpty()) {
-      return "libnd4j (no --add-modules " + MODULE + ")";
-    }
-    if (!optimisingCompiler()) {
-      return "libnd4j (no optimising JIT compiler)";
-    }
-    return Nd4j.getEnvironment().isCPU() ? "libnd4j (vectors narrower than " + MIN_LANES + " floats)" : "libnd4j (GPU)";
+    return ENABLED ? "vector API, " + VectorExp.lanes() + " float lanes" : "libnd4j (" + OFF_BECAUSE + ")";
   }
 
-  private static boolean decide() {
-    return !"false".equalsIgnoreCase(System.getProperty(PROPERTY))
-        && ModuleLayer.boot().findModule(MODULE).isPresent()
-        && optimisingCompiler()
-        && Nd4j.getEnvironment().isCPU()
-        && VectorExp.lanes() >= MIN_LANES;
+  private static String offBecause() {
+    if ("false".equalsIgnoreCase(System.getProperty(PROPERTY))) {
+      return PROPERTY + "=false";
+    }
+    if (ModuleLayer.boot().findModule(MODULE).isEmpty()) {
+      return "no --add-modules " + MODULE;
+    }
+    if (!optimisingCompiler()) {
+      return "no optimising JIT compiler";
+    }
+    if (!Nd4j.getEnvironment().isCPU()) {
+      return "GPU";
+    }
+    return VectorExp.lanes() < MIN_LANES ? "vectors narrower than " + MIN_LANES + " floats" : null;
   }
 
   /** Whether HotSpot's C2 compiles hot code here (false under {@code -Xint} or a tiered stop below level 4). */
