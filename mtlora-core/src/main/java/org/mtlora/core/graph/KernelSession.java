@@ -1,5 +1,6 @@
 package org.mtlora.core.graph;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.nd4j.autodiff.functions.DifferentialFunction;
@@ -9,16 +10,30 @@ import org.nd4j.autodiff.samediff.config.SDValue;
 import org.nd4j.autodiff.samediff.internal.AbstractSession;
 import org.nd4j.autodiff.samediff.internal.FrameIter;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.reduce.MmulBp;
+import org.nd4j.linalg.api.ops.impl.shape.Permute;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erfc;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
 
 /**
- * SameDiff's session with two ops computed on the JVM: a float {@code erfc} (the exact GELU's, {@code Gelu}) and a
- * float {@code exp} (the GELU derivative's in training graphs) run on {@link VectorKernels} when they can, every other
- * op exactly as in {@link InferenceSession}. The graph itself is unchanged (it still holds SameDiff's ops, so it
- * saves, loads and runs anywhere); {@link SessionMemory} gives every training and evaluation run of this project such
- * a session.
+ * SameDiff's session with a few ops computed on the JVM where libnd4j 1.0.0-M2.1 is slow, every other op exactly as in
+ * {@link InferenceSession}:
+ *
+ * <ul>
+ *   <li>float {@code erfc} (the exact GELU's, {@code Gelu}) and {@code exp} (the GELU derivative's in training graphs)
+ *       on {@link VectorKernels} — libnd4j computes both one element at a time;
+ *   <li>{@code matmul} and {@code matmul_bp} of rank 3 or more on small matrices (the window attention's products and
+ *       their gradients) on {@link BatchedMatmul} — libnd4j loops over the batch on one core;
+ *   <li>{@code permute} keeping the last axis as runs of contiguous floats on {@link PermuteKernel} — libnd4j copies
+ *       it element by element.
+ * </ul>
+ *
+ * Each falls back to libnd4j for any array or argument it does not take (and all of them when {@link
+ * VectorKernels#enabled()} is false). The graph itself is unchanged (it still holds SameDiff's ops, so it saves, loads
+ * and runs anywhere); {@link SessionMemory} gives every training and evaluation run of this project such a session.
  */
 final class KernelSession extends InferenceSession {
   KernelSession(SameDiff sd) {
@@ -34,16 +49,96 @@ final class KernelSession extends InferenceSession {
       Set<AbstractSession.VarId> allIterInputs,
       Set<String> constAndPhInputs,
       Map<String, SDValue> otherPlaceHolders) {
-    VectorKernels.Function f = op instanceof Erfc ? VectorKernels.Function.ERFC
-        : op instanceof Exp ? VectorKernels.Function.EXP : null;
-    if (f != null
-        && opContext != null
-        && opContext.numInputArguments() == 1
-        && opContext.numOutputArguments() == 1
-        && VectorKernels.tryApply(f, opContext.getInputArray(0), opContext.getOutputArray(0))) {
+    if (opContext != null && VectorKernels.enabled() && onJvm(op, opContext)) {
       return ExecutionResult.createFrom(op, opContext);
     }
     return super.doExec(
         op, opContext, outputFrameIter, opInputs, allIterInputs, constAndPhInputs, otherPlaceHolders);
+  }
+
+  /** Computes {@code op} on a JVM kernel and returns true, or returns false having written nothing. */
+  private static boolean onJvm(DifferentialFunction op, OpContext context) {
+    int inputs = context.numInputArguments();
+    int outputs = context.numOutputArguments();
+    if (op instanceof MmulBp) {
+      return inputs == 3 && outputs == 2 && matmulBackward(context);
+    }
+    if (outputs != 1) {
+      return false;
+    }
+    INDArray out = context.getOutputArray(0);
+    if (op instanceof Erfc || op instanceof Exp) {
+      VectorKernels.Function f = op instanceof Erfc ? VectorKernels.Function.ERFC : VectorKernels.Function.EXP;
+      return inputs == 1 && VectorKernels.tryApply(f, context.getInputArray(0), out);
+    }
+    if (op instanceof Mmul) {
+      return inputs == 2 && matmul(context, context.getInputArray(0), context.getInputArray(1), out);
+    }
+    if (op instanceof Permute) {
+      List<Long> axes = context.getIArguments();
+      return inputs == 1 && !axes.isEmpty()
+          && PermuteKernel.permute(context.getInputArray(0), axes.stream().mapToLong(Long::longValue).toArray(), out);
+    }
+    return false;
+  }
+
+  /**
+   * {@code matmul}'s and {@code matmul_bp}'s integer arguments are the transpose flags of x, y and z; {@code matmul}'s
+   * float ones alpha and beta. Returns {@code {transposeA, transposeB}}, or null for what the kernel does not compute
+   * (a transposed result, alpha ≠ 1, beta ≠ 0).
+   */
+  private static boolean[] transposes(OpContext context) {
+    List<Long> flags = context.getIArguments();
+    List<Double> scalars = context.getTArguments();
+    if ((flags.size() > 2 && flags.get(2) != 0)
+        || (scalars.size() > 0 && scalars.get(0) != 1.0)
+        || (scalars.size() > 1 && scalars.get(1) != 0.0)) {
+      return null;
+    }
+    return new boolean[] {flags.size() > 0 && flags.get(0) != 0, flags.size() > 1 && flags.get(1) != 0};
+  }
+
+  /** {@code C = op(A)·op(B)}. */
+  private static boolean matmul(OpContext context, INDArray a, INDArray b, INDArray c) {
+    boolean[] t = transposes(context);
+    if (t == null || !BatchedMatmul.accepts(a, b, c, t[0], t[1])) {
+      return false;
+    }
+    BatchedMatmul.multiply(a, b, c, t[0], t[1]);
+    return true;
+  }
+
+  /**
+   * {@code matmul_bp}: inputs A, B and dC, outputs dA and dB, for {@code C = op(A)·op(B)}. With {@code d op(A) = dC ·
+   * op(B)ᵀ} and {@code d op(B) = op(A)ᵀ · dC}: {@code dA = dC · op(B)ᵀ}, or {@code op(B) · dCᵀ} when A is transposed;
+   * {@code dB = op(A)ᵀ · dC}, or {@code dCᵀ · op(A)} when B is transposed — each one product with transpose flags.
+   */
+  private static boolean matmulBackward(OpContext context) {
+    boolean[] t = transposes(context);
+    if (t == null) {
+      return false;
+    }
+    boolean ta = t[0];
+    boolean tb = t[1];
+    INDArray a = context.getInputArray(0);
+    INDArray b = context.getInputArray(1);
+    INDArray dc = context.getInputArray(2);
+    INDArray da = context.getOutputArray(0);
+    INDArray db = context.getOutputArray(1);
+    INDArray daLeft = ta ? b : dc;
+    INDArray daRight = ta ? dc : b;
+    boolean daTa = ta && tb;
+    boolean daTb = ta || !tb;
+    INDArray dbLeft = tb ? dc : a;
+    INDArray dbRight = tb ? a : dc;
+    boolean dbTa = tb || !ta;
+    boolean dbTb = tb && ta;
+    if (!BatchedMatmul.accepts(daLeft, daRight, da, daTa, daTb)
+        || !BatchedMatmul.accepts(dbLeft, dbRight, db, dbTa, dbTb)) {
+      return false;
+    }
+    BatchedMatmul.multiply(daLeft, daRight, da, daTa, daTb);
+    BatchedMatmul.multiply(dbLeft, dbRight, db, dbTa, dbTb);
+    return true;
   }
 }

@@ -12,7 +12,9 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * The float {@code erfc} and {@code exp} that {@link KernelSession} computes on the JVM instead of libnd4j, which
  * computes both one element at a time with glibc's scalar functions: {@link VectorErfc} (the exact GELU) and {@link
- * VectorExp} (the GELU's derivative in training graphs), written on the JDK's vector API.
+ * VectorExp} (the GELU's derivative in training graphs), written on the JDK's vector API — and the decision, taken
+ * once per JVM, whether the session's JVM kernels run at all: these two, {@link BatchedMatmul} (the window attention's
+ * products) and {@link PermuteKernel}.
  *
  * <p>They run when the JVM has the vector API ({@code --add-modules jdk.incubator.vector}, which {@code ./mtlora} and
  * the tests pass) and its optimising compiler (not under {@code -XX:TieredStopAtLevel=1} to 3 or {@code -Xint}: without
@@ -20,17 +22,17 @@ import org.nd4j.linalg.factory.Nd4j;
  * AVX-512; narrower or emulated vectors are slower than libnd4j) and the system property {@value #PROPERTY} is not
  * {@code false}; otherwise, and for any array that is not a whole float buffer in its own order, libnd4j's ops run as
  * before. Both compute the same functions; they differ by a few ulp ({@code VectorErfcTest}, {@code VectorExpTest}).
- * The decision is taken once per JVM. Until the JIT compiler has compiled a kernel it runs 500-1000 times slower (a
- * first 4.8M-element erfc took 1 s), so {@link #prepare} — called when a graph is built — starts a daemon thread that
- * runs both on small arrays until they are compiled (about 0.5 s each on 2 cores), overlapping graph construction
- * rather than the first forward. Compiled or not, a kernel computes the same bits.
+ * Until the JIT compiler has compiled a kernel it runs 500-1000 times slower (a first 4.8M-element erfc took 1 s), so
+ * {@link #prepare} — called when a graph is built — starts a daemon thread that runs the vector kernels on small arrays
+ * until they are compiled (about 0.5 s each on 2 cores), overlapping graph construction rather than the first forward.
+ * Compiled or not, a kernel computes the same bits.
  *
  * <p>Arrays are copied through chunks of {@value #CHUNK} floats into Java arrays (the vector API of JDK 17 reads
  * native memory only through byte buffers, which measured 2x slower), and arrays of {@value #PARALLEL_MIN} elements
  * or more are split over the common fork-join pool.
  */
 public final class VectorKernels {
-  /** Set it to {@code false} to keep libnd4j's erfc and exp everywhere (for comparisons). */
+  /** Set it to {@code false} to keep libnd4j's ops everywhere (for comparisons). */
   static final String PROPERTY = "mtlora.vectorKernels";
 
   /** A function the kernels compute. */
@@ -61,13 +63,13 @@ public final class VectorKernels {
 
   private VectorKernels() {}
 
-  /** Whether this JVM runs float erfc and exp on the vector kernels. */
+  /** Whether this JVM runs float erfc and exp, the attention products and permutes on the JVM kernels. */
   public static boolean enabled() {
     return ENABLED;
   }
 
   /**
-   * Where float erfc and exp run in this JVM and, when on libnd4j, why (for {@code ./mtlora info} and benchmark
+   * Where the kernels' ops run in this JVM and, when on libnd4j, why (for {@code ./mtlora info} and benchmark
    * output), e.g. {@code "vector API, 16 float lanes"} or {@code "libnd4j (no --add-modules jdk.incubator.vector)"}.
    */
   public static String describe() {
@@ -118,6 +120,7 @@ public final class VectorKernels {
         for (Function f : Function.values()) {
           warmUp(f, WARM_UP_MAX_NANOS);
         }
+        BatchedMatmul.warmUp(WARM_UP_MAX_NANOS);
       }, "mtlora-vector-kernels-warm-up");
       thread.setDaemon(true);
       thread.start();
@@ -174,7 +177,8 @@ public final class VectorKernels {
     return true;
   }
 
-  private static boolean wholeFloatBuffer(INDArray a) {
+  /** Whether {@code a} is a float array that fills its buffer from index 0 in its own order, as the kernels read it. */
+  static boolean wholeFloatBuffer(INDArray a) {
     return a.dataType() == DataType.FLOAT
         && !a.isView()
         && a.offset() == 0
