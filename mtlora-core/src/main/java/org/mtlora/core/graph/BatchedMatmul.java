@@ -31,7 +31,7 @@ final class BatchedMatmul {
   private BatchedMatmul() {}
 
   /**
-   * Whether the kernel computes {@code C = op(A)·op(B)} for these arrays: whole float buffers in their own order, rank
+   * Whether the kernel computes {@code C = op(A)·op(B)} for these arrays: whole float buffers in C order, rank
    * 3 or more, the same leading axes on all three, matching inner sizes, matrices of at most {@value #MAX_MATRIX}
    * elements.
    */

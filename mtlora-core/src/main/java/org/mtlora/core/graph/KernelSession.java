@@ -14,6 +14,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.api.ops.impl.reduce.MmulBp;
+import org.nd4j.linalg.api.ops.impl.reduce.floating.Mean;
 import org.nd4j.linalg.api.ops.impl.shape.Permute;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erfc;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
@@ -28,7 +29,9 @@ import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
  *   <li>{@code matmul} and {@code matmul_bp} of rank 3 or more on small matrices (the window attention's products and
  *       their gradients) on {@link BatchedMatmul} — libnd4j loops over the batch on one core;
  *   <li>{@code permute} keeping the last axis as runs of contiguous floats on {@link PermuteKernel} — libnd4j copies
- *       it element by element.
+ *       it element by element;
+ *   <li>float {@code reduce_mean} over the last axis (the layer norms of evaluation graphs) on {@link RowMeans} —
+ *       libnd4j's is well below the memory's speed on such rows.
  * </ul>
  *
  * Each falls back to libnd4j for any array or argument it does not take (and all of them when {@link
@@ -73,6 +76,10 @@ final class KernelSession extends InferenceSession {
     }
     if (op instanceof Mmul) {
       return inputs == 2 && matmul(context, context.getInputArray(0), context.getInputArray(1), out);
+    }
+    if (op instanceof Mean) {
+      int[] axes = op.getDimensions();
+      return inputs == 1 && axes != null && axes.length == 1 && RowMeans.tryApply(context.getInputArray(0), axes[0], out);
     }
     if (op instanceof Permute) {
       List<Long> axes = context.getIArguments();

@@ -11,7 +11,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * 5-9 ms for 4.8 MB in the graph); here it is a sequence of runs of contiguous floats — the axes that stay in place at
  * the end — written in output order and read run by run (2.2 ms).
  *
- * <p>A copy gives the same bits whoever makes it. Arrays must be whole float buffers in their own order and runs at
+ * <p>A copy gives the same bits whoever makes it. Arrays must be whole float buffers in C order and runs at
  * least {@value #MIN_RUN} and at most {@value #CHUNK} floats long; anything else stays with libnd4j. Outputs of at
  * least {@value #PARALLEL_MIN} floats are split over the common fork-join pool.
  */

@@ -6,7 +6,6 @@ import java.nio.FloatBuffer;
 import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -14,13 +13,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * computes both one element at a time with glibc's scalar functions: {@link VectorErfc} (the exact GELU) and {@link
  * VectorExp} (the GELU's derivative in training graphs), written on the JDK's vector API — and the decision, taken
  * once per JVM, whether the session's JVM kernels run at all: these two, {@link BatchedMatmul} (the window attention's
- * products) and {@link PermuteKernel}.
+ * products), {@link PermuteKernel} and {@link RowMeans} (the layer norms' means).
  *
  * <p>They run when the JVM has the vector API ({@code --add-modules jdk.incubator.vector}, which {@code ./mtlora} and
  * the tests pass) and its optimising compiler (not under {@code -XX:TieredStopAtLevel=1} to 3 or {@code -Xint}: without
  * it the vector API is 500-1000 times slower), ND4J runs on the CPU, the CPU has vectors of 8 floats or more (AVX2,
  * AVX-512; narrower or emulated vectors are slower than libnd4j) and the system property {@value #PROPERTY} is not
- * {@code false}; otherwise, and for any array that is not a whole float buffer in its own order, libnd4j's ops run as
+ * {@code false}; otherwise, and for any array that is not a whole float buffer in C order, libnd4j's ops run as
  * before. Both compute the same functions; they differ by a few ulp ({@code VectorErfcTest}, {@code VectorExpTest}).
  * Until the JIT compiler has compiled a kernel it runs 500-1000 times slower (a first 4.8M-element erfc took 1 s), so
  * {@link #prepare} — called when a graph is built — starts a daemon thread that runs the vector kernels on small arrays
@@ -63,7 +62,7 @@ public final class VectorKernels {
 
   private VectorKernels() {}
 
-  /** Whether this JVM runs float erfc and exp, the attention products and permutes on the JVM kernels. */
+  /** Whether this JVM runs float erfc and exp, the attention products, permutes and row means on the JVM kernels. */
   public static boolean enabled() {
     return ENABLED;
   }
@@ -164,8 +163,8 @@ public final class VectorKernels {
 
   /**
    * Writes {@code f(in)} into {@code out} and returns true, or returns false without touching either when this pair is
-   * not for the kernels (kernels off, not float, a view, an offset, other strides than its shape's own, lengths that
-   * differ or exceed an int).
+   * not for the kernels (kernels off, either not a whole float buffer in C order, lengths that differ or exceed an
+   * int).
    */
   static boolean tryApply(Function f, INDArray in, INDArray out) {
     if (!ENABLED || in == null || out == null || !wholeFloatBuffer(in) || !wholeFloatBuffer(out)
@@ -177,13 +176,23 @@ public final class VectorKernels {
     return true;
   }
 
-  /** Whether {@code a} is a float array that fills its buffer from index 0 in its own order, as the kernels read it. */
+  /**
+   * Whether {@code a} is a float array laid out row-major (C order) from index 0 of its buffer, as the kernels read it:
+   * not a view, and every axis longer than 1 with the stride C order gives it (an F-order array, or a strided one,
+   * is not).
+   */
   static boolean wholeFloatBuffer(INDArray a) {
-    return a.dataType() == DataType.FLOAT
-        && !a.isView()
-        && a.offset() == 0
-        && Shape.hasDefaultStridesForShape(a)
-        && a.data().length() >= a.length();
+    if (a.dataType() != DataType.FLOAT || a.isView() || a.offset() != 0 || a.data().length() < a.length()) {
+      return false;
+    }
+    long expected = 1;
+    for (int i = a.rank() - 1; i >= 0; i--) {
+      if (a.size(i) != 1 && a.stride(i) != expected) {
+        return false;
+      }
+      expected *= a.size(i);
+    }
+    return true;
   }
 
   /**
