@@ -32,7 +32,7 @@ final class BatchedMatmul {
 
   /**
    * Whether the kernel computes {@code C = op(A)·op(B)} for these arrays: whole float buffers in C order, rank
-   * 3 or more, the same leading axes on all three, matching inner sizes, matrices of at most {@value #MAX_MATRIX}
+   * 3 or more, the same leading axes on all three, matching inner sizes, matrices of 1 to {@value #MAX_MATRIX}
    * elements.
    */
   static boolean accepts(INDArray a, INDArray b, INDArray c, boolean transposeA, boolean transposeB) {
@@ -52,7 +52,7 @@ final class BatchedMatmul {
     long k = a.size(transposeA ? rank - 2 : rank - 1);
     long kb = b.size(transposeB ? rank - 1 : rank - 2);
     long n = b.size(transposeB ? rank - 2 : rank - 1);
-    return k == kb && c.size(rank - 2) == m && c.size(rank - 1) == n && m * k <= MAX_MATRIX
+    return k == kb && c.size(rank - 2) == m && c.size(rank - 1) == n && m * n * k > 0 && m * k <= MAX_MATRIX
         && k * padded((int) Math.min(n, MAX_MATRIX)) <= MAX_MATRIX && m * n <= MAX_MATRIX && c.length() <= Integer.MAX_VALUE;
   }
 

@@ -82,6 +82,8 @@ class BatchedMatmulTest {
     assertFalse(BatchedMatmul.accepts(a, b, Nd4j.create(DataType.FLOAT, 2, 3, 4, 7), false, false), "output shape");
     assertFalse(BatchedMatmul.accepts(Nd4j.rand(DataType.FLOAT, 2, 300, 300), Nd4j.rand(DataType.FLOAT, 2, 300, 4),
         Nd4j.create(DataType.FLOAT, 2, 300, 4), false, false), "matrices above the kernel's size");
+    assertFalse(BatchedMatmul.accepts(Nd4j.create(DataType.FLOAT, 2, 3, 0), Nd4j.create(DataType.FLOAT, 2, 0, 4),
+        Nd4j.create(DataType.FLOAT, 2, 3, 4), false, false), "an empty inner axis");
   }
 
   @Test
