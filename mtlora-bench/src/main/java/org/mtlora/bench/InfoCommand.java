@@ -49,7 +49,8 @@ final class InfoCommand implements Callable<Integer> {
     String extension = System.getProperty("org.bytedeco.javacpp.platform.extension", "");
     row(out, "native build", extension.isEmpty() ? "generic" : extension.substring(1)
         + (extension.contains("onednn") ? " (oneDNN)" : ""));
-    row(out, "jvm kernels", VectorKernels.describe() + (VectorKernels.enabled() ? " (erfc, exp, attention products, permute, row means)" : ""));
+    row(out, "jvm kernels", VectorKernels.describe()
+        + (VectorKernels.enabled() ? " (erfc, exp, attention products, permute, row means)" : ""));
     row(out, "javacpp maxbytes", limit(Pointer.maxBytes()));
     row(out, "javacpp maxphysicalbytes", limit(Pointer.maxPhysicalBytes()));
     row(out, "javacpp in use", mib(Pointer.totalBytes()) + " (process RSS " + mib(Pointer.physicalBytes()) + ")");

@@ -36,7 +36,8 @@ final class BatchedMatmul {
    * elements.
    */
   static boolean accepts(INDArray a, INDArray b, INDArray c, boolean transposeA, boolean transposeB) {
-    if (!VectorKernels.wholeFloatBuffer(a) || !VectorKernels.wholeFloatBuffer(b) || !VectorKernels.wholeFloatBuffer(c)) {
+    if (!VectorKernels.wholeFloatBuffer(a) || !VectorKernels.wholeFloatBuffer(b)
+        || !VectorKernels.wholeFloatBuffer(c)) {
       return false;
     }
     int rank = a.rank();
@@ -52,8 +53,9 @@ final class BatchedMatmul {
     long k = a.size(transposeA ? rank - 2 : rank - 1);
     long kb = b.size(transposeB ? rank - 1 : rank - 2);
     long n = b.size(transposeB ? rank - 2 : rank - 1);
-    return k == kb && c.size(rank - 2) == m && c.size(rank - 1) == n && m * n * k > 0 && m * k <= MAX_MATRIX
-        && k * padded((int) Math.min(n, MAX_MATRIX)) <= MAX_MATRIX && m * n <= MAX_MATRIX && c.length() <= Integer.MAX_VALUE;
+    return k == kb && c.size(rank - 2) == m && c.size(rank - 1) == n && m * n * k > 0
+        && m * k <= MAX_MATRIX && k * padded((int) Math.min(n, MAX_MATRIX)) <= MAX_MATRIX && m * n <= MAX_MATRIX
+        && c.length() <= Integer.MAX_VALUE;
   }
 
   /** {@code C = op(A)·op(B)} for arrays that {@link #accepts} takes. */
@@ -63,7 +65,8 @@ final class BatchedMatmul {
     int n = (int) c.size(rank - 1);
     int k = (int) a.size(transposeA ? rank - 2 : rank - 1);
     int batch = (int) (c.length() / ((long) m * n));
-    multiply(a.data().asNioFloat(), b.data().asNioFloat(), c.data().asNioFloat(), batch, m, k, n, transposeA, transposeB);
+    multiply(a.data().asNioFloat(), b.data().asNioFloat(), c.data().asNioFloat(), batch, m, k, n, transposeA,
+        transposeB);
   }
 
   /**
@@ -71,9 +74,10 @@ final class BatchedMatmul {
    * order: {@code A[b]} as {@code m × k} ({@code k × m} when {@code transposeA}), {@code B[b]} as {@code k × n} ({@code
    * n × k} when {@code transposeB}), {@code C[b]} as {@code m × n}.
    */
-  static void multiply(
-      FloatBuffer a, FloatBuffer b, FloatBuffer c, int batch, int m, int k, int n, boolean transposeA, boolean transposeB) {
-    int tasks = (long) batch * m * n * k < PARALLEL_MIN ? 1 : Math.min(batch, Runtime.getRuntime().availableProcessors());
+  static void multiply(FloatBuffer a, FloatBuffer b, FloatBuffer c, int batch, int m, int k, int n,
+      boolean transposeA, boolean transposeB) {
+    int cores = Runtime.getRuntime().availableProcessors();
+    int tasks = (long) batch * m * n * k < PARALLEL_MIN ? 1 : Math.min(batch, cores);
     if (tasks == 1) {
       range(a, b, c, m, k, n, transposeA, transposeB, 0, batch);
       return;
@@ -119,7 +123,8 @@ final class BatchedMatmul {
   }
 
   /** {@code cRows[i, :] = Σ_p A[i, p] · bRows[p, :]}, rows of {@code np} floats (a multiple of the lane count). */
-  private static void product(float[] a, int rowStride, int colStride, float[] bRows, float[] cRows, int m, int k, int np) {
+  private static void product(
+      float[] a, int rowStride, int colStride, float[] bRows, float[] cRows, int m, int k, int np) {
     int lanes = SPECIES.length();
     for (int j = 0; j < np; j += lanes) {
       int i = 0;

@@ -79,7 +79,8 @@ final class KernelSession extends InferenceSession {
     }
     if (op instanceof Mean) {
       int[] axes = op.getDimensions();
-      return inputs == 1 && axes != null && axes.length == 1 && RowMeans.tryApply(context.getInputArray(0), axes[0], out);
+      return inputs == 1 && axes != null && axes.length == 1
+          && RowMeans.tryApply(context.getInputArray(0), axes[0], out);
     }
     if (op instanceof Permute) {
       List<Long> axes = context.getIArguments();

@@ -88,7 +88,7 @@ final class PermuteKernel {
         .forEach(t -> copyRange(src, dst, run, shape, from, total * t / tasks, total * (t + 1) / tasks));
   }
 
-  /** Runs {@code [first, end)}, gathered in a buffer of this task's own and written {@value #CHUNK} floats at a time. */
+  /** Runs {@code [first, end)}, gathered in a buffer of this task's own and written {@value #CHUNK} floats at once. */
   private static void copyRange(
       FloatBuffer src, FloatBuffer dst, int run, long[] shape, long[] from, long first, long end) {
     int outer = shape.length;

@@ -55,8 +55,8 @@ class RowMeansTest {
         "rows longer than a chunk");
     assertFalse(RowMeans.tryApply(x.castTo(DataType.DOUBLE), 1, untouched.castTo(DataType.DOUBLE)), "float64");
     assertFalse(RowMeans.tryApply(Nd4j.rand(DataType.FLOAT, 32, 6).transpose(), 1, untouched), "F order");
-    assertFalse(RowMeans.tryApply(Nd4j.rand(DataType.FLOAT, 6, 64).get(NDArrayIndex.all(), NDArrayIndex.interval(0, 32)), 1,
-        untouched), "a view");
+    INDArray half = Nd4j.rand(DataType.FLOAT, 6, 64).get(NDArrayIndex.all(), NDArrayIndex.interval(0, 32));
+    assertFalse(RowMeans.tryApply(half, 1, untouched), "a view");
     assertFalse(RowMeans.tryApply(x, 1, Nd4j.create(DataType.FLOAT, 3, 1)), "out's length");
     assertEquals(7.0, untouched.minNumber().doubleValue(), "a refused output is not written");
   }
@@ -69,6 +69,7 @@ class RowMeansTest {
     SDVariable rows = sd.mean("rows", x, true, 2); // a layer norm's mean, keeping the axis
     SDVariable last = sd.mean("last", x, false, -1);
     SDVariable columns = sd.mean("columns", x, true, 1); // another axis: libnd4j's
+    Nd4j.getRandom().setSeed(17);
     INDArray in = Nd4j.randn(DataType.FLOAT, 3, 5, 384).addi(2);
     INDArray kernel = Nd4j.create(DataType.FLOAT, 3, 5, 1);
     RowMeans.means(in.data().asNioFloat(), kernel.data().asNioFloat(), 15, 384);
@@ -82,7 +83,9 @@ class RowMeansTest {
       assertArrayEquals(kernel.data().asFloat(), out.get("rows").data().asFloat(), "the kernel's bits");
       assertArrayEquals(kernel.data().asFloat(), out.get("last").data().asFloat(), "the kernel's bits, axis -1");
       assertArrayEquals(new long[] {3, 5}, out.get("last").shape());
-      assertTrue(out.get("rows").equalsWithEps(libnd4j, 1e-6), "and libnd4j's values to float rounding");
+      // two float sums of 384 values near 2 (sum ~768) in different orders: rounding errors of about
+      // √384 · 2⁻²⁴ · 768 ≈ 1e-3 on the sum, ~2.5e-6 on the mean
+      assertTrue(out.get("rows").equalsWithEps(libnd4j, 1e-5), "and libnd4j's values to float rounding");
       assertEquals(in.mean(true, 1), out.get("columns"));
     } finally {
       SessionMemory.release(sd);
