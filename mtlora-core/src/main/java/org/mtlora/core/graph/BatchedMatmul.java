@@ -3,7 +3,6 @@ package org.mtlora.core.graph;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -76,15 +75,8 @@ final class BatchedMatmul {
    */
   static void multiply(FloatBuffer a, FloatBuffer b, FloatBuffer c, int batch, int m, int k, int n,
       boolean transposeA, boolean transposeB) {
-    int cores = Runtime.getRuntime().availableProcessors();
-    int tasks = (long) batch * m * n * k < PARALLEL_MIN ? 1 : Math.min(batch, cores);
-    if (tasks == 1) {
-      range(a, b, c, m, k, n, transposeA, transposeB, 0, batch);
-      return;
-    }
-    IntStream.range(0, tasks)
-        .parallel()
-        .forEach(t -> range(a, b, c, m, k, n, transposeA, transposeB, batch * t / tasks, batch * (t + 1) / tasks));
+    VectorKernels.inParts(batch, (long) batch * m * n * k, PARALLEL_MIN,
+        (first, end) -> range(a, b, c, m, k, n, transposeA, transposeB, first, end));
   }
 
   /** Batch entries {@code [first, end)}, through Java arrays of this task's own. */

@@ -1,7 +1,6 @@
 package org.mtlora.core.graph;
 
 import java.nio.FloatBuffer;
-import java.util.stream.IntStream;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -31,7 +30,7 @@ final class PermuteKernel {
    */
   static boolean permute(INDArray in, long[] axes, INDArray out) {
     int rank = in.rank();
-    if (!VectorKernels.enabled() || axes.length != rank || rank < 2 || out.rank() != rank
+    if (axes.length != rank || rank < 2 || out.rank() != rank
         || !VectorKernels.wholeFloatBuffer(in) || !VectorKernels.wholeFloatBuffer(out)
         || in.length() != out.length() || in.length() > Integer.MAX_VALUE) {
       return false;
@@ -73,24 +72,17 @@ final class PermuteKernel {
    * shape} is {@code (i₀, i₁, …)} comes from {@code src} at offset {@code Σ iₐ·from[a]}.
    */
   private static void copyRuns(FloatBuffer src, FloatBuffer dst, int run, long[] shape, long[] from) {
-    long runs = 1;
+    int runs = 1; // at most the array's length, an int
     for (long s : shape) {
-      runs *= s;
+      runs *= (int) s;
     }
-    long total = runs;
-    int tasks = runs * run < PARALLEL_MIN ? 1 : (int) Math.min(runs, Runtime.getRuntime().availableProcessors());
-    if (tasks == 1) {
-      copyRange(src, dst, run, shape, from, 0, runs);
-      return;
-    }
-    IntStream.range(0, tasks)
-        .parallel()
-        .forEach(t -> copyRange(src, dst, run, shape, from, total * t / tasks, total * (t + 1) / tasks));
+    VectorKernels.inParts(runs, (long) runs * run, PARALLEL_MIN,
+        (first, end) -> copyRange(src, dst, run, shape, from, first, end));
   }
 
   /** Runs {@code [first, end)}, gathered in a buffer of this task's own and written {@value #CHUNK} floats at once. */
   private static void copyRange(
-      FloatBuffer src, FloatBuffer dst, int run, long[] shape, long[] from, long first, long end) {
+      FloatBuffer src, FloatBuffer dst, int run, long[] shape, long[] from, int first, int end) {
     int outer = shape.length;
     long[] index = new long[outer];
     long rest = first;
@@ -102,8 +94,8 @@ final class PermuteKernel {
     }
     float[] buffer = new float[CHUNK];
     int filled = 0;
-    long written = first * run;
-    for (long r = first; r < end; r++) {
+    long written = (long) first * run;
+    for (int r = first; r < end; r++) {
       if (filled + run > CHUNK) {
         dst.put((int) written, buffer, 0, filled);
         written += filled;

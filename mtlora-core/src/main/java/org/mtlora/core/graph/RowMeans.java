@@ -1,7 +1,6 @@
 package org.mtlora.core.graph;
 
 import java.nio.FloatBuffer;
-import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -34,7 +33,7 @@ final class RowMeans {
    */
   static boolean tryApply(INDArray in, int axis, INDArray out) {
     int rank = in.rank();
-    if (!VectorKernels.enabled() || rank == 0 || (axis != rank - 1 && axis != -1)
+    if (rank == 0 || (axis != rank - 1 && axis != -1)
         || !VectorKernels.wholeFloatBuffer(in) || !VectorKernels.wholeFloatBuffer(out)
         || in.length() > Integer.MAX_VALUE) {
       return false;
@@ -49,12 +48,7 @@ final class RowMeans {
 
   /** {@code dst[r] = mean(src[r·width .. (r+1)·width))} for {@code r < rows}. */
   static void means(FloatBuffer src, FloatBuffer dst, int rows, int width) {
-    int tasks = (long) rows * width < PARALLEL_MIN ? 1 : Math.min(rows, Runtime.getRuntime().availableProcessors());
-    if (tasks == 1) {
-      range(src, dst, width, 0, rows);
-      return;
-    }
-    IntStream.range(0, tasks).parallel().forEach(t -> range(src, dst, width, rows * t / tasks, rows * (t + 1) / tasks));
+    VectorKernels.inParts(rows, (long) rows * width, PARALLEL_MIN, (first, end) -> range(src, dst, width, first, end));
   }
 
   /** Rows {@code [first, end)}, read {@value #CHUNK} floats at a time into an array of this task's own. */

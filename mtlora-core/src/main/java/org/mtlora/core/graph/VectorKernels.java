@@ -163,11 +163,11 @@ public final class VectorKernels {
 
   /**
    * Writes {@code f(in)} into {@code out} and returns true, or returns false without touching either when this pair is
-   * not for the kernels (kernels off, either not a whole float buffer in C order, lengths that differ or exceed an
+   * not for the kernels (either not a whole float buffer in C order, lengths that differ or exceed an
    * int).
    */
   static boolean tryApply(Function f, INDArray in, INDArray out) {
-    if (!ENABLED || in == null || out == null || !wholeFloatBuffer(in) || !wholeFloatBuffer(out)
+    if (in == null || out == null || !wholeFloatBuffer(in) || !wholeFloatBuffer(out)
         || in.length() != out.length() || in.length() > Integer.MAX_VALUE) {
       return false;
     }
@@ -201,14 +201,28 @@ public final class VectorKernels {
    */
   static void apply(Function f, FloatBuffer in, FloatBuffer out, int length) {
     int chunks = (length + CHUNK - 1) / CHUNK;
-    int tasks = length < PARALLEL_MIN ? 1 : Math.min(chunks, Runtime.getRuntime().availableProcessors());
-    if (tasks == 1) {
-      chunkRange(f, in, out, length, 0, chunks);
+    inParts(chunks, length, PARALLEL_MIN, (first, end) -> chunkRange(f, in, out, length, first, end));
+  }
+
+  /** Part {@code [first, end)} of a kernel's items (chunks, rows, matrices, runs). */
+  interface Part {
+    void run(int first, int end);
+  }
+
+  /**
+   * Runs {@code part} over the items {@code [0, items)}: in one go when {@code work} (the kernel's own measure: floats,
+   * multiply-adds) is below {@code parallelMin}, else in equal parts over the common fork-join pool, one per core (at
+   * most one per item). Every kernel splits its work this way, so each part's items are its own.
+   */
+  static void inParts(int items, long work, long parallelMin, Part part) {
+    int parts = work < parallelMin ? 1 : Math.min(items, Runtime.getRuntime().availableProcessors());
+    if (parts <= 1) {
+      part.run(0, items);
       return;
     }
-    IntStream.range(0, tasks)
+    IntStream.range(0, parts)
         .parallel()
-        .forEach(task -> chunkRange(f, in, out, length, chunks * task / tasks, chunks * (task + 1) / tasks));
+        .forEach(p -> part.run((int) ((long) items * p / parts), (int) ((long) items * (p + 1) / parts)));
   }
 
   /** Chunks {@code [first, end)}, through two Java arrays of this task's own. */
