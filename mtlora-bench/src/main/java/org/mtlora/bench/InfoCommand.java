@@ -51,6 +51,8 @@ final class InfoCommand implements Callable<Integer> {
         + (extension.contains("onednn") ? " (oneDNN)" : ""));
     row(out, "jvm kernels", VectorKernels.describe()
         + (VectorKernels.enabled() ? " (erfc, exp, attention products, permute, row means)" : ""));
+    row(out, "fused groups", VectorKernels.fusions() ? "evaluation GELUs and layer norms"
+        : "none" + (VectorKernels.enabled() ? " (mtlora.fusions=false)" : " (jvm kernels off)"));
     row(out, "javacpp maxbytes", limit(Pointer.maxBytes()));
     row(out, "javacpp maxphysicalbytes", limit(Pointer.maxPhysicalBytes()));
     row(out, "javacpp in use", mib(Pointer.totalBytes()) + " (process RSS " + mib(Pointer.physicalBytes()) + ")");

@@ -1,9 +1,13 @@
 package org.mtlora.core.graph;
 
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.nd4j.autodiff.functions.DifferentialFunction;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.config.ExecutionResult;
 import org.nd4j.autodiff.samediff.config.SDValue;
@@ -18,6 +22,7 @@ import org.nd4j.linalg.api.ops.impl.reduce.floating.Mean;
 import org.nd4j.linalg.api.ops.impl.shape.Permute;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erfc;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
  * SameDiff's session with a few ops computed on the JVM where libnd4j 1.0.0-M2.1 is slow, every other op exactly as in
@@ -31,7 +36,11 @@ import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
  *   <li>{@code permute} keeping the last axis as runs of contiguous floats on {@link PermuteKernel} — libnd4j copies
  *       it element by element;
  *   <li>float {@code reduce_mean} over the last axis (the layer norms of evaluation graphs) on {@link RowMeans} —
- *       libnd4j's is well below the memory's speed on such rows.
+ *       libnd4j's is well below the memory's speed on such rows;
+ *   <li>groups of an evaluation graph's ops computed together, with the bits of their ops ({@link Fusion}): the exact
+ *       GELU's four element-wise ops in one pass ({@link GeluFusion}), a layer norm's squares and variance, and its
+ *       {@code (x − mean) · (rstd ⊗ γ)}, without their intermediate arrays ({@link LayerNormFusion}), when {@link
+ *       VectorKernels#fusions()}.
  * </ul>
  *
  * Each falls back to libnd4j for any array or argument it does not take (and all of them when {@link
@@ -39,8 +48,29 @@ import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
  * and runs anywhere); {@link SessionMemory} gives every training and evaluation run of this project such a session.
  */
 final class KernelSession extends InferenceSession {
+  /** Groups of ops computed together: none when {@link VectorKernels#fusions()} is false. */
+  private final List<Fusion> fusions;
+
   KernelSession(SameDiff sd) {
     super(sd);
+    fusions = VectorKernels.fusions() ? List.of(GeluFusion.of(sd), LayerNormFusion.of(sd)) : List.of();
+  }
+
+  @Override
+  public ExecutionResult output(
+      List<String> variables,
+      Map<String, INDArray> placeholders,
+      Map<String, SDValue> otherPlaceholders,
+      MultiDataSet batch,
+      Collection<String> requiredActivations,
+      List<Listener> listeners,
+      At at) {
+    Set<String> requested = new HashSet<>(variables);
+    if (requiredActivations != null) {
+      requested.addAll(requiredActivations);
+    }
+    fusions.forEach(f -> f.startRun(requested));
+    return super.output(variables, placeholders, otherPlaceholders, batch, requiredActivations, listeners, at);
   }
 
   @Override
@@ -52,11 +82,30 @@ final class KernelSession extends InferenceSession {
       Set<AbstractSession.VarId> allIterInputs,
       Set<String> constAndPhInputs,
       Map<String, SDValue> otherPlaceHolders) {
-    if (opContext != null && VectorKernels.enabled() && onJvm(op, opContext)) {
+    if (opContext != null && VectorKernels.enabled()
+        && (fused(op, opContext, outputFrameIter) || onJvm(op, opContext))) {
       return ExecutionResult.createFrom(op, opContext);
     }
     return super.doExec(
         op, opContext, outputFrameIter, opInputs, allIterInputs, constAndPhInputs, otherPlaceHolders);
+  }
+
+  /** Whether one of the fusions computed or skipped {@code op}. */
+  private boolean fused(DifferentialFunction op, OpContext context, FrameIter frame) {
+    if (frame == null || !OUTER_FRAME.equals(frame.getFrame())) {
+      return false;
+    }
+    for (Fusion f : fusions) {
+      if (f.exec(op, context)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** How many groups of ops the fusions computed together in the last run. */
+  int fusedInLastRun() {
+    return fusions.stream().mapToInt(Fusion::fusedInLastRun).sum();
   }
 
   /** Computes {@code op} on a JVM kernel and returns true, or returns false having written nothing. */

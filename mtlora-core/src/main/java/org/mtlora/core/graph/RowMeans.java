@@ -56,24 +56,32 @@ final class RowMeans {
     int perChunk = CHUNK / width;
     float[] values = new float[perChunk * width];
     float[] means = new float[perChunk];
-    int lanes = SPECIES.length();
     for (int row = first; row < end; row += perChunk) {
       int count = Math.min(perChunk, end - row);
       src.get(row * width, values, 0, count * width);
       for (int r = 0; r < count; r++) {
-        int start = r * width;
-        FloatVector sum = FloatVector.zero(SPECIES);
-        int i = 0;
-        for (; i + lanes <= width; i += lanes) {
-          sum = sum.add(FloatVector.fromArray(SPECIES, values, start + i));
-        }
-        float total = sum.reduceLanes(VectorOperators.ADD);
-        for (; i < width; i++) {
-          total += values[start + i];
-        }
-        means[r] = total / width;
+        means[r] = mean(values, r * width, width);
       }
       dst.put(row, means, 0, count);
     }
+  }
+
+  /**
+   * The mean of {@code values[start .. start + width)}: summed in vector lanes, the lanes then added, the scalar tail
+   * last — the order every mean of this kernel uses (and {@link LayerNormFusion}'s variances), so equal rows give
+   * equal bits.
+   */
+  static float mean(float[] values, int start, int width) {
+    int lanes = SPECIES.length();
+    FloatVector sum = FloatVector.zero(SPECIES);
+    int i = 0;
+    for (; i + lanes <= width; i += lanes) {
+      sum = sum.add(FloatVector.fromArray(SPECIES, values, start + i));
+    }
+    float total = sum.reduceLanes(VectorOperators.ADD);
+    for (; i < width; i++) {
+      total += values[start + i];
+    }
+    return total / width;
   }
 }

@@ -96,4 +96,22 @@ final class VectorErfc {
       upper.blend(FloatVector.broadcast(s, 2f).sub(upper), z.lt(0f)).intoArray(dst, i);
     }
   }
+
+  /**
+   * {@code dst[i] = x[i] · (beta · erfc(alpha · x[i]))} for {@code i < n}, with each product rounded to float as
+   * libnd4j's {@code mul_scalar}, {@code erfc}, {@code mul_scalar} and {@code multiply} round it, so the result has the
+   * bits of those four ops run one after the other (with {@link #erfc} for the {@code erfc}): the exact GELU of an
+   * evaluation graph ({@code alpha = −1/√2}, {@code beta = 0.5}) in one pass. Same array rules as {@link #erfc};
+   * {@code x} and {@code dst} must be different arrays.
+   */
+  static void erfcProduct(float[] x, float[] dst, float alpha, float beta, int n) {
+    VectorSpecies<Float> s = SPECIES;
+    for (int i = 0; i < n; i += s.length()) {
+      FloatVector.fromArray(s, x, i).mul(alpha).intoArray(dst, i);
+    }
+    erfc(dst, dst, n);
+    for (int i = 0; i < n; i += s.length()) {
+      FloatVector.fromArray(s, dst, i).mul(beta).mul(FloatVector.fromArray(s, x, i)).intoArray(dst, i);
+    }
+  }
 }

@@ -13,7 +13,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * computes both one element at a time with glibc's scalar functions: {@link VectorErfc} (the exact GELU) and {@link
  * VectorExp} (the GELU's derivative in training graphs), written on the JDK's vector API — and the decision, taken
  * once per JVM, whether the session's JVM kernels run at all: these two, {@link BatchedMatmul} (the window attention's
- * products), {@link PermuteKernel} and {@link RowMeans} (the layer norms' means).
+ * products), {@link PermuteKernel}, {@link RowMeans} (the layer norms' means) and the fused groups of evaluation
+ * graphs ({@link GeluFusion}, whose one pass is {@link VectorErfc#erfcProduct}, and {@link LayerNormFusion}).
  *
  * <p>They run when the JVM has the vector API ({@code --add-modules jdk.incubator.vector}, which {@code ./mtlora} and
  * the tests pass) and its optimising compiler (not under {@code -XX:TieredStopAtLevel=1} to 3 or {@code -Xint}: without
@@ -33,14 +34,23 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class VectorKernels {
   /** Set it to {@code false} to keep libnd4j's ops everywhere (for comparisons). */
   static final String PROPERTY = "mtlora.vectorKernels";
+  /** Set it to {@code false} to run fused groups op by op (for comparisons); read when a session is created. */
+  static final String FUSIONS_PROPERTY = "mtlora.fusions";
+
+  /** What a kernel does to one chunk: {@code dst[i]} from {@code src[i]} for {@code i < n}. */
+  interface ChunkFunction {
+    /** The arrays are padded to a multiple of the lane count; {@code src} and {@code dst} are different arrays. */
+    void apply(float[] src, float[] dst, int n);
+  }
 
   /** A function the kernels compute. */
-  enum Function {
+  enum Function implements ChunkFunction {
     ERFC,
     EXP;
 
     /** {@code dst[i] = f(src[i])} for {@code i < n} (the arrays padded to a multiple of the lane count). */
-    void apply(float[] src, float[] dst, int n) {
+    @Override
+    public void apply(float[] src, float[] dst, int n) {
       if (this == ERFC) {
         VectorErfc.erfc(src, dst, n);
       } else {
@@ -56,6 +66,9 @@ public final class VectorKernels {
   /** Below this many elements one thread does the whole array. */
   private static final int PARALLEL_MIN = 4 * CHUNK;
   private static final long WARM_UP_MAX_NANOS = 3_000_000_000L;
+  /** The exact GELU's constants in an evaluation graph, {@code x · (0.5 · erfc(−x/√2))}, for the warm-up. */
+  private static final float GELU_ALPHA = (float) (-1 / Math.sqrt(2));
+  private static final float GELU_BETA = 0.5f;
   /** Why the kernels are off in this JVM, or null when they are on. */
   private static final String OFF_BECAUSE = offBecause();
   private static final boolean ENABLED = OFF_BECAUSE == null;
@@ -65,6 +78,14 @@ public final class VectorKernels {
   /** Whether this JVM runs float erfc and exp, the attention products, permutes and row means on the JVM kernels. */
   public static boolean enabled() {
     return ENABLED;
+  }
+
+  /**
+   * Whether a session created now computes groups of an evaluation graph's ops together ({@link Fusion}): when the
+   * kernels are on and the system property {@value #FUSIONS_PROPERTY} is not {@code false}.
+   */
+  public static boolean fusions() {
+    return ENABLED && !"false".equalsIgnoreCase(System.getProperty(FUSIONS_PROPERTY));
   }
 
   /**
@@ -119,6 +140,7 @@ public final class VectorKernels {
         for (Function f : Function.values()) {
           warmUp(f, WARM_UP_MAX_NANOS);
         }
+        warmUp(erfcProduct(GELU_ALPHA, GELU_BETA), WARM_UP_MAX_NANOS);
         BatchedMatmul.warmUp(WARM_UP_MAX_NANOS);
       }, "mtlora-vector-kernels-warm-up");
       thread.setDaemon(true);
@@ -137,7 +159,7 @@ public final class VectorKernels {
    * one-vector calls bring the loop past the optimising compiler's invocation threshold, then chunk-sized calls show
    * when the compiled code is in (under 20 ns per element). Returns the nanoseconds it took.
    */
-  static long warmUp(Function f, long maxNanos) {
+  static long warmUp(ChunkFunction f, long maxNanos) {
     long start = System.nanoTime();
     float[] src = new float[CHUNK];
     float[] dst = new float[CHUNK];
@@ -167,13 +189,36 @@ public final class VectorKernels {
    * int).
    */
   static boolean tryApply(Function f, INDArray in, INDArray out) {
-    if (in == null || out == null || !wholeFloatBuffer(in) || !wholeFloatBuffer(out)
-        || in.length() != out.length() || in.length() > Integer.MAX_VALUE) {
+    if (!accepts(in, out)) {
       return false;
     }
     prepare();
     apply(f, in.data().asNioFloat(), out.data().asNioFloat(), (int) in.length());
     return true;
+  }
+
+  /**
+   * Writes {@code in · (beta · erfc(alpha · in))} into {@code out} ({@link VectorErfc#erfcProduct}: the bits of the
+   * four ops it replaces) and returns true, or returns false without touching either on the terms of {@link
+   * #tryApply}.
+   */
+  static boolean tryErfcProduct(INDArray in, float alpha, float beta, INDArray out) {
+    if (!accepts(in, out)) {
+      return false;
+    }
+    prepare();
+    apply(erfcProduct(alpha, beta), in.data().asNioFloat(), out.data().asNioFloat(), (int) in.length());
+    return true;
+  }
+
+  private static ChunkFunction erfcProduct(float alpha, float beta) {
+    return (src, dst, n) -> VectorErfc.erfcProduct(src, dst, alpha, beta, n);
+  }
+
+  /** Whether an element-wise kernel takes {@code in} and {@code out}: whole float buffers of one length. */
+  static boolean accepts(INDArray in, INDArray out) {
+    return in != null && out != null && wholeFloatBuffer(in) && wholeFloatBuffer(out)
+        && in.length() == out.length() && in.length() <= Integer.MAX_VALUE;
   }
 
   /**
@@ -199,7 +244,7 @@ public final class VectorKernels {
    * Writes {@code f(in[i])} to {@code out[i]} for {@code i < length}; both buffers hold at least {@code length} floats
    * from index 0 (they may be the same buffer).
    */
-  static void apply(Function f, FloatBuffer in, FloatBuffer out, int length) {
+  static void apply(ChunkFunction f, FloatBuffer in, FloatBuffer out, int length) {
     int chunks = (length + CHUNK - 1) / CHUNK;
     inParts(chunks, length, PARALLEL_MIN, (first, end) -> chunkRange(f, in, out, length, first, end));
   }
@@ -226,7 +271,7 @@ public final class VectorKernels {
   }
 
   /** Chunks {@code [first, end)}, through two Java arrays of this task's own. */
-  private static void chunkRange(Function f, FloatBuffer in, FloatBuffer out, int length, int first, int end) {
+  private static void chunkRange(ChunkFunction f, FloatBuffer in, FloatBuffer out, int length, int first, int end) {
     float[] src = new float[CHUNK];
     float[] dst = new float[CHUNK];
     for (int c = first; c < end; c++) {

@@ -26,7 +26,8 @@ public final class Gelu {
    */
   public static SDVariable apply(SameDiff sd, SDVariable x) {
     if (GraphContext.isInferenceOnly(sd)) {
-      return x.mul(sd.math.erfc(x.mul(MINUS_INV_SQRT2))).mul(0.5);
+      // x · (0.5 · erfc(−x/√2)), the same bits as (x · erfc) · 0.5: the shape KernelSession computes in one pass
+      return x.mul(sd.math.erfc(x.mul(MINUS_INV_SQRT2)).mul(0.5));
     }
     SDVariable erfc = sd.math.erfc(NoGradient.scaled(sd, x, MINUS_INV_SQRT2));
     return GeluProduct.of(sd, x, erfc).mul(0.5);

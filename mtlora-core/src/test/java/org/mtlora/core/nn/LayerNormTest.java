@@ -7,8 +7,10 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-class LayerNormTest extends BlocksTestBase {
-  static INDArray reference(INDArray x2d, INDArray g, INDArray b, double eps) {
+/** LayerNorm against PyTorch's formula by hand; {@link #reference} serves other packages' tests too. */
+public class LayerNormTest extends BlocksTestBase {
+  /** PyTorch's LayerNorm of the rows of {@code x2d} in float64 loops: biased variance, {@code eps} inside the root. */
+  public static INDArray reference(INDArray x2d, INDArray g, INDArray b, double eps) {
     INDArray y = Nd4j.create(x2d.dataType(), x2d.shape());
     long c = x2d.size(1);
     for (int r = 0; r < x2d.size(0); r++) {
