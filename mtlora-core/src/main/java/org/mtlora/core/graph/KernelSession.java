@@ -39,8 +39,8 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  *       libnd4j's is well below the memory's speed on such rows;
  *   <li>groups of an evaluation graph's ops computed together, with the bits of their ops ({@link Fusion}): the exact
  *       GELU's four element-wise ops in one pass ({@link GeluFusion}), a layer norm's squares and variance, and its
- *       {@code (x − mean) · (rstd ⊗ γ)}, without their intermediate arrays ({@link LayerNormFusion}), when {@link
- *       VectorKernels#fusions()}.
+ *       {@code (x − mean) · (rstd ⊗ γ)}, without their intermediate arrays ({@link LayerNormFusion}; a training
+ *       forward graph has the last of these too), when {@link VectorKernels#fusions()}.
  * </ul>
  *
  * Each falls back to libnd4j for any array or argument it does not take (and all of them when {@link
