@@ -1,5 +1,7 @@
 package org.mtlora.core.graph;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -48,6 +50,7 @@ final class LayerNormFusion extends Fusion {
   private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
   private static final int CHUNK = 8192;
   private static final int PARALLEL_MIN = 4 * CHUNK;
+  private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
   /** {@code c = subtract(x, m)}, {@code s = multiply(c, c)}, {@code v = reduce_mean(s)}: op names, and {@code s}. */
   record Variance(String subtract, String square, String mean, String squares) {}
@@ -127,7 +130,8 @@ final class LayerNormFusion extends Fusion {
       }
       int rows = (int) x.size(0);
       float[] kept = new float[rows];
-      centre(x.data().asNioFloat(), m.data().asNioFloat(), c.data().asNioFloat(), kept, rows, (int) x.size(1));
+      centre(VectorKernels.nativeBytes(x), m.data().asNioFloat(), VectorKernels.nativeBytes(c), kept, rows,
+          (int) x.size(1));
       keptVariances.put(v.mean(), kept);
       return true;
     }
@@ -168,7 +172,7 @@ final class LayerNormFusion extends Fusion {
     int width = kept[1].length;
     if (c.rank() == 2 && c.size(0) == rows && c.size(1) == width && out.equalShapes(c)
         && VectorKernels.wholeFloatBuffer(c) && VectorKernels.wholeFloatBuffer(out)) {
-      scale(c.data().asNioFloat(), kept[0], kept[1], out.data().asNioFloat());
+      scale(VectorKernels.nativeBytes(c), kept[0], kept[1], VectorKernels.nativeBytes(out));
     } else {
       INDArray product = Nd4j.createFromArray(kept[0]).reshape(rows, 1).mmul(Nd4j.createFromArray(kept[1])
           .reshape(1, width));
@@ -246,62 +250,50 @@ final class LayerNormFusion extends Fusion {
 
   /**
    * {@code c = x − m} row by row ({@code m} one value per row) and {@code variances[r]} the mean of row r's {@code
-   * c·c}, each square rounded to float and summed as {@link RowMeans#mean} sums.
+   * c·c}, each square rounded to float and summed as {@link RowMeans#mean} sums. {@code x} and {@code c} are native
+   * memory read and written in place ({@link VectorKernels#nativeBytes}).
    */
-  static void centre(FloatBuffer x, FloatBuffer m, FloatBuffer c, float[] variances, int rows, int width) {
+  static void centre(ByteBuffer x, FloatBuffer m, ByteBuffer c, float[] variances, int rows, int width) {
     VectorKernels.inParts(rows, (long) rows * width, PARALLEL_MIN, (first, end) -> {
-      int perChunk = CHUNK / width;
-      float[] values = new float[perChunk * width];
       float[] squares = new float[width];
       int lanes = SPECIES.length();
-      for (int row = first; row < end; row += perChunk) {
-        int count = Math.min(perChunk, end - row);
-        x.get(row * width, values, 0, count * width);
-        for (int r = 0; r < count; r++) {
-          float mean = m.get(row + r);
-          int start = r * width;
-          int i = 0;
-          for (; i + lanes <= width; i += lanes) {
-            FloatVector centred = FloatVector.fromArray(SPECIES, values, start + i).sub(mean);
-            centred.intoArray(values, start + i);
-            centred.mul(centred).intoArray(squares, i);
-          }
-          for (; i < width; i++) {
-            float centred = values[start + i] - mean;
-            values[start + i] = centred;
-            squares[i] = centred * centred;
-          }
-          variances[row + r] = RowMeans.mean(squares, 0, width);
+      for (int row = first; row < end; row++) {
+        float mean = m.get(row);
+        int start = 4 * row * width;
+        int i = 0;
+        for (; i + lanes <= width; i += lanes) {
+          FloatVector centred = FloatVector.fromByteBuffer(SPECIES, x, start + 4 * i, ORDER).sub(mean);
+          centred.intoByteBuffer(c, start + 4 * i, ORDER);
+          centred.mul(centred).intoArray(squares, i);
         }
-        c.put(row * width, values, 0, count * width);
+        for (; i < width; i++) {
+          float centred = x.getFloat(start + 4 * i) - mean;
+          c.putFloat(start + 4 * i, centred);
+          squares[i] = centred * centred;
+        }
+        variances[row] = RowMeans.mean(squares, 0, width);
       }
     });
   }
 
   /** {@code out[i, j] = c[i, j] · (r[i] · g[j])} for {@code c} of {@code r.length} rows of {@code g.length}. */
-  static void scale(FloatBuffer c, float[] r, float[] g, FloatBuffer out) {
+  static void scale(ByteBuffer c, float[] r, float[] g, ByteBuffer out) {
     int rows = r.length;
     int width = g.length;
     VectorKernels.inParts(rows, (long) rows * width, PARALLEL_MIN, (first, end) -> {
-      int perChunk = Math.max(1, CHUNK / width);
-      float[] values = new float[perChunk * width];
       int lanes = SPECIES.length();
-      for (int row = first; row < end; row += perChunk) {
-        int count = Math.min(perChunk, end - row);
-        c.get(row * width, values, 0, count * width);
-        for (int k = 0; k < count; k++) {
-          float factor = r[row + k];
-          int start = k * width;
-          int j = 0;
-          for (; j + lanes <= width; j += lanes) {
-            FloatVector.fromArray(SPECIES, g, j).mul(factor)
-                .mul(FloatVector.fromArray(SPECIES, values, start + j)).intoArray(values, start + j);
-          }
-          for (; j < width; j++) {
-            values[start + j] = values[start + j] * (factor * g[j]);
-          }
+      for (int row = first; row < end; row++) {
+        float factor = r[row];
+        int start = 4 * row * width;
+        int j = 0;
+        for (; j + lanes <= width; j += lanes) {
+          FloatVector.fromArray(SPECIES, g, j).mul(factor)
+              .mul(FloatVector.fromByteBuffer(SPECIES, c, start + 4 * j, ORDER))
+              .intoByteBuffer(out, start + 4 * j, ORDER);
         }
-        out.put(row * width, values, 0, count * width);
+        for (; j < width; j++) {
+          out.putFloat(start + 4 * j, c.getFloat(start + 4 * j) * (factor * g[j]));
+        }
       }
     });
   }

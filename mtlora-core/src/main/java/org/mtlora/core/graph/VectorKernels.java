@@ -2,6 +2,8 @@ package org.mtlora.core.graph;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -27,9 +29,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * until they are compiled (about 0.5 s each on 2 cores), overlapping graph construction rather than the first forward.
  * Compiled or not, a kernel computes the same bits.
  *
- * <p>Arrays are copied through chunks of {@value #CHUNK} floats into Java arrays (the vector API of JDK 17 reads
- * native memory only through byte buffers, which measured 2x slower), and arrays of {@value #PARALLEL_MIN} elements
- * or more are split over the common fork-join pool.
+ * <p>The compute-bound kernels here copy arrays through chunks of {@value #CHUNK} floats into Java arrays (the vector
+ * API of JDK 17 reads native memory only through byte buffers, which measured 2x slower for erfc); the memory-bound
+ * ones ({@link RowMeans}, {@link LayerNormFusion}) read and write native memory in place ({@link #nativeBytes}), where
+ * the copies halved their speed. Arrays of {@value #PARALLEL_MIN} elements or more are split over the common
+ * fork-join pool.
  */
 public final class VectorKernels {
   /** Set it to {@code false} to keep libnd4j's ops everywhere (for comparisons). */
@@ -213,6 +217,15 @@ public final class VectorKernels {
 
   private static ChunkFunction erfcProduct(float alpha, float beta) {
     return (src, dst, n) -> VectorErfc.erfcProduct(src, dst, alpha, beta, n);
+  }
+
+  /**
+   * {@code a}'s native memory as bytes in this machine's order, for a memory-bound kernel to read and write in place
+   * with the vector API ({@code FloatVector.fromByteBuffer}): on JDK 17 that runs at libnd4j's speed, where copying
+   * chunks into Java arrays, as the compute-bound kernels here do, made a streaming pass about twice as slow.
+   */
+  static ByteBuffer nativeBytes(INDArray a) {
+    return a.data().asNio().duplicate().order(ByteOrder.nativeOrder());
   }
 
   /** Whether an element-wise kernel takes {@code in} and {@code out}: whole float buffers of one length. */

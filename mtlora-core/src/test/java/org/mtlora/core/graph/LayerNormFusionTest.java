@@ -104,32 +104,32 @@ class LayerNormFusionTest {
   void theKernelsAgreeWithPlainLoops() {
     int rows = 37;
     int width = 100;
-    float[] x = new float[rows * width];
+    INDArray x = Nd4j.create(DataType.FLOAT, rows, width);
     float[] m = new float[rows];
     java.util.Random random = new java.util.Random(3);
-    for (int i = 0; i < x.length; i++) {
-      x[i] = (float) random.nextGaussian();
+    for (int i = 0; i < x.length(); i++) {
+      x.putScalar(i, (float) random.nextGaussian());
     }
     for (int r = 0; r < rows; r++) {
       m[r] = (float) random.nextGaussian() * 0.1f;
     }
-    float[] c = new float[rows * width];
+    INDArray c = Nd4j.create(DataType.FLOAT, rows, width);
     float[] variances = new float[rows];
-    LayerNormFusion.centre(java.nio.FloatBuffer.wrap(x), java.nio.FloatBuffer.wrap(m), java.nio.FloatBuffer.wrap(c),
+    LayerNormFusion.centre(VectorKernels.nativeBytes(x), java.nio.FloatBuffer.wrap(m), VectorKernels.nativeBytes(c),
         variances, rows, width);
     float[] g = new float[width];
     for (int j = 0; j < width; j++) {
       g[j] = 0.5f + j / 100f;
     }
-    float[] out = new float[rows * width];
-    LayerNormFusion.scale(java.nio.FloatBuffer.wrap(c), m, g, java.nio.FloatBuffer.wrap(out));
+    INDArray out = Nd4j.create(DataType.FLOAT, rows, width);
+    LayerNormFusion.scale(VectorKernels.nativeBytes(c), m, g, VectorKernels.nativeBytes(out));
     for (int r = 0; r < rows; r++) {
       double sum = 0;
       for (int j = 0; j < width; j++) {
-        float centred = x[r * width + j] - m[r];
-        assertEquals(centred, c[r * width + j], 0f, "c exactly x − m");
+        float centred = x.getFloat(r, j) - m[r];
+        assertEquals(centred, c.getFloat(r, j), 0f, "c exactly x − m");
         sum += (double) centred * centred;
-        assertEquals(centred * (m[r] * g[j]), out[r * width + j], 0f, "c · (r · g), rounded as the ops round");
+        assertEquals(centred * (m[r] * g[j]), out.getFloat(r, j), 0f, "c · (r · g), rounded as the ops round");
       }
       assertEquals(sum / width, variances[r], 1e-6 * Math.max(1, sum / width), "row " + r);
     }

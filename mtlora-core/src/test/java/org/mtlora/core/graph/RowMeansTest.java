@@ -33,7 +33,7 @@ class RowMeansTest {
       }
       FloatBuffer means = FloatBuffer.allocate(rows + 1);
       means.put(rows, 42f);
-      RowMeans.means(FloatBuffer.wrap(x), means, rows, width);
+      RowMeans.means(VectorKernels.nativeBytes(Nd4j.createFromArray(x)), means, rows, width);
       for (int r = 0; r < rows; r++) {
         double sum = 0;
         for (int i = 0; i < width; i++) {
@@ -72,7 +72,7 @@ class RowMeansTest {
     Nd4j.getRandom().setSeed(17);
     INDArray in = Nd4j.randn(DataType.FLOAT, 3, 5, 384).addi(2);
     INDArray kernel = Nd4j.create(DataType.FLOAT, 3, 5, 1);
-    RowMeans.means(in.data().asNioFloat(), kernel.data().asNioFloat(), 15, 384);
+    RowMeans.means(VectorKernels.nativeBytes(in), kernel.data().asNioFloat(), 15, 384);
     INDArray libnd4j = in.mean(true, 2);
     assertFalse(java.util.Arrays.equals(kernel.data().asFloat(), libnd4j.data().asFloat()),
         "the two sum in different orders somewhere, so the test can tell them apart");
