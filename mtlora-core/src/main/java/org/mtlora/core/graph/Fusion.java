@@ -1,7 +1,11 @@
 package org.mtlora.core.graph;
 
+import java.util.List;
 import java.util.Set;
 import org.nd4j.autodiff.functions.DifferentialFunction;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.ops.OpContext;
 
 /**
@@ -47,4 +51,25 @@ abstract class Fusion {
 
   /** The variables a fused run leaves unwritten (a run that asks for one computes that group op by op). */
   abstract Set<String> skippable();
+
+  /**
+   * The op that computes {@code variable} (its only output) when {@code variable} is read by the op {@code reader}
+   * alone, without control dependencies — so a group may leave it unwritten; else null.
+   */
+  static SameDiffOp producerReadOnlyBy(SameDiff sd, String variable, String reader) {
+    Variable v = sd.getVariables().get(variable);
+    if (v == null || v.getOutputOfOp() == null || size(v.getInputsForOp()) == 0
+        || !v.getInputsForOp().stream().allMatch(reader::equals) || size(v.getControlDepsForOp()) != 0
+        || size(v.getControlDepsForVar()) != 0) {
+      return null;
+    }
+    SameDiffOp producer = sd.getOps().get(v.getOutputOfOp());
+    return producer == null || size(producer.getOutputsOfOp()) != 1 || size(producer.getControlDeps()) != 0
+        ? null : producer;
+  }
+
+  /** The length of a list of names that SameDiff may leave null. */
+  static int size(List<String> names) {
+    return names == null ? 0 : names.size();
+  }
 }

@@ -8,7 +8,6 @@ import java.util.Set;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
-import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMultiplication;
@@ -132,7 +131,7 @@ final class GeluFusion extends Fusion {
   /** The chain whose {@code multiply} is {@code last}, or null when {@code last} ends none. */
   private static Chain chainEndingAt(SameDiff sd, SameDiffOp last) {
     List<String> inputs = last.getInputsToOp();
-    if (!(last.getOp() instanceof MulOp) || inputs == null || inputs.size() != 2 || last.getOutputsOfOp().size() != 1) {
+    if (!(last.getOp() instanceof MulOp) || size(inputs) != 2 || size(last.getOutputsOfOp()) != 1) {
       return null;
     }
     for (int xInput = 0; xInput < 2; xInput++) {
@@ -155,27 +154,10 @@ final class GeluFusion extends Fusion {
     return null;
   }
 
-  /**
-   * The op that computes {@code variable} when it has one input and one output and {@code variable} is read by {@code
-   * reader} alone (once, with no control dependencies), else null.
-   */
+  /** The one-input op that computes {@code variable} when {@link #producerReadOnlyBy} finds it, else null. */
   private static SameDiffOp soleProducer(SameDiff sd, String variable, SameDiffOp reader) {
-    Variable v = sd.getVariables().get(variable);
-    if (v == null || v.getOutputOfOp() == null || v.getInputsForOp() == null || v.getInputsForOp().size() != 1
-        || !v.getInputsForOp().get(0).equals(reader.getName()) || !empty(v.getControlDepsForOp())
-        || !empty(v.getControlDepsForVar())) {
-      return null;
-    }
-    SameDiffOp producer = sd.getOps().get(v.getOutputOfOp());
-    if (producer == null || producer.getInputsToOp() == null || producer.getInputsToOp().size() != 1
-        || producer.getOutputsOfOp().size() != 1 || !empty(producer.getControlDeps())) {
-      return null;
-    }
-    return producer;
-  }
-
-  private static boolean empty(List<String> names) {
-    return names == null || names.isEmpty();
+    SameDiffOp producer = producerReadOnlyBy(sd, variable, reader.getName());
+    return producer != null && size(producer.getInputsToOp()) == 1 ? producer : null;
   }
 
   /** A {@code mul_scalar}'s scalar as a float, or null when it has none. */

@@ -144,7 +144,7 @@ final class KernelSession extends InferenceSession {
    * float ones alpha and beta. Returns {@code {transposeA, transposeB}}, or null for what the kernel does not compute
    * (a transposed result, alpha ≠ 1, beta ≠ 0).
    */
-  private static boolean[] transposes(OpContext context) {
+  static boolean[] transposes(OpContext context) {
     List<Long> flags = context.getIArguments();
     List<Double> scalars = context.getTArguments();
     if ((flags.size() > 2 && flags.get(2) != 0)

@@ -3,6 +3,7 @@ package org.mtlora.core.graph;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -48,8 +49,8 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 final class LayerNormFusion extends Fusion {
   private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-  private static final int CHUNK = 8192;
-  private static final int PARALLEL_MIN = 4 * CHUNK;
+  /** Below this many floats one thread does the whole array (as in the other kernels). */
+  private static final int PARALLEL_MIN = 32_768;
   private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
   /** {@code c = subtract(x, m)}, {@code s = multiply(c, c)}, {@code v = reduce_mean(s)}: op names, and {@code s}. */
@@ -122,7 +123,7 @@ final class LayerNormFusion extends Fusion {
       INDArray m = context.getInputArray(1);
       INDArray c = context.getOutputArray(0);
       if (requested(Set.of(v.squares())) || x == null || m == null || c == null || x.rank() != 2
-          || x.size(1) < RowMeans.MIN_WIDTH || x.size(1) > CHUNK || m.rank() != 2 || m.size(0) != x.size(0)
+          || !RowMeans.takesWidth(x.size(1)) || m.rank() != 2 || m.size(0) != x.size(0)
           || m.size(1) != 1 || !c.equalShapes(x) || x.length() > Integer.MAX_VALUE
           || !VectorKernels.wholeFloatBuffer(x) || !VectorKernels.wholeFloatBuffer(m)
           || !VectorKernels.wholeFloatBuffer(c)) {
@@ -154,11 +155,10 @@ final class LayerNormFusion extends Fusion {
       INDArray g = context.getInputArray(1);
       if (requested(Set.of(o.outerProduct())) || r == null || g == null || r.dataType() != DataType.FLOAT
           || g.dataType() != DataType.FLOAT || r.rank() != 2 || g.rank() != 2 || r.size(1) != 1 || g.size(0) != 1
-          || !context.getIArguments().stream().allMatch(a -> a == 0)
-          || !defaultScalars(context.getTArguments())) {
+          || !Arrays.equals(KernelSession.transposes(context), new boolean[] {false, false})) {
         return false;
       }
-      keptOuters.put(o.product(), new float[][] {r.dup('c').data().asFloat(), g.dup('c').data().asFloat()});
+      keptOuters.put(o.product(), new float[][] {r.toFloatVector(), g.toFloatVector()});
       return true;
     }
     float[][] kept = keptOuters.remove(o.product());
@@ -179,11 +179,6 @@ final class LayerNormFusion extends Fusion {
       out.assign(c.mul(product));
     }
     return true;
-  }
-
-  /** {@code matmul}'s alpha 1 and beta 0 (or none given). */
-  private static boolean defaultScalars(List<Double> scalars) {
-    return (scalars.isEmpty() || scalars.get(0) == 1.0) && (scalars.size() < 2 || scalars.get(1) == 0.0);
   }
 
   /** The variance group whose mean is {@code mean}, or null. */
@@ -226,26 +221,6 @@ final class LayerNormFusion extends Fusion {
       }
     }
     return null;
-  }
-
-  /**
-   * The op that computes {@code variable} (its only output) when {@code variable} is read by the op {@code reader}
-   * alone, without control dependencies; else null.
-   */
-  private static SameDiffOp producerReadOnlyBy(SameDiff sd, String variable, String reader) {
-    Variable v = sd.getVariables().get(variable);
-    if (v == null || v.getOutputOfOp() == null || size(v.getInputsForOp()) == 0
-        || !v.getInputsForOp().stream().allMatch(reader::equals) || size(v.getControlDepsForOp()) != 0
-        || size(v.getControlDepsForVar()) != 0) {
-      return null;
-    }
-    SameDiffOp producer = sd.getOps().get(v.getOutputOfOp());
-    return producer == null || size(producer.getOutputsOfOp()) != 1 || size(producer.getControlDeps()) != 0
-        ? null : producer;
-  }
-
-  private static int size(List<String> names) {
-    return names == null ? 0 : names.size();
   }
 
   /**

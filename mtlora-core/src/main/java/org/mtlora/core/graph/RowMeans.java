@@ -42,11 +42,16 @@ final class RowMeans {
       return false;
     }
     long width = in.size(rank - 1);
-    if (width < MIN_WIDTH || width > CHUNK || out.length() * width != in.length()) {
+    if (!takesWidth(width) || out.length() * width != in.length()) {
       return false;
     }
     means(VectorKernels.nativeBytes(in), out.data().asNioFloat(), (int) out.length(), (int) width);
     return true;
+  }
+
+  /** Whether the kernel takes rows of {@code width} floats ({@value #MIN_WIDTH} to {@value #CHUNK}). */
+  static boolean takesWidth(long width) {
+    return width >= MIN_WIDTH && width <= CHUNK;
   }
 
   /** {@code dst[r] = mean(src[r·width .. (r+1)·width))} for {@code r < rows}. */
