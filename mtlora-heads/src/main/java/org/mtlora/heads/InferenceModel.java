@@ -103,6 +103,11 @@ public final class InferenceModel {
     return graph.predict(input);
   }
 
+  /** Whether predictions now replay the first one's ops ({@link org.mtlora.core.graph.ForwardRunner}). */
+  boolean replays() {
+    return graph != null && graph.context().forwardRunner().replays();
+  }
+
   /**
    * Writes the evaluation graph with its weights as a SameDiff file (written to a temporary file, then moved): a
    * program with only ND4J on its class path loads it with {@code SameDiff.load(file, true)} and runs {@code

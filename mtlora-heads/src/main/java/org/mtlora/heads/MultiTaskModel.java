@@ -10,9 +10,7 @@ import java.util.Map;
 import org.mtlora.core.adapter.MtLoraConfig;
 import org.mtlora.core.nn.BatchNorm;
 import org.mtlora.core.nn.BilinearResize;
-import org.mtlora.core.graph.Arena;
 import org.mtlora.core.graph.GraphContext;
-import org.mtlora.core.graph.SessionMemory;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
@@ -104,15 +102,7 @@ public final class MultiTaskModel {
       List<String> names = new ArrayList<>();
       outputs.values().forEach(v -> names.add(v.name()));
       INDArray x = input.dataType() == context.dataType() ? input : input.castTo(context.dataType());
-      Map<String, INDArray> out;
-      try (Arena arena = new Arena()) { // new buffers without zero-filling; the outputs copied out before it closes
-        SessionMemory.boundCache(sd, EVALUATION_CACHE_BYTES, arena);
-        try {
-          out = arena.escapeAll(sd.output(Map.of(INPUT, x), names));
-        } finally {
-          SessionMemory.release(sd);
-        }
-      }
+      Map<String, INDArray> out = context.forwardRunner().output(Map.of(INPUT, x), names, EVALUATION_CACHE_BYTES);
       ImmutableMap.Builder<String, INDArray> b = ImmutableMap.builder();
       outputs.forEach((task, v) -> b.put(task, out.get(v.name())));
       return b.buildOrThrow();

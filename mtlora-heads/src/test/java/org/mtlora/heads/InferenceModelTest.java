@@ -1,5 +1,6 @@
 package org.mtlora.heads;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.mtlora.core.adapter.AdapterConfig;
 import org.mtlora.core.adapter.LoraMode;
 import org.mtlora.core.adapter.Method;
+import org.mtlora.core.graph.ForwardRunner;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.swin.SwinConfig;
@@ -94,6 +96,49 @@ class InferenceModelTest {
       assertFalse(merged.parameters().contains("backbone.layers.0.blocks.0.attn.qkv.lora_shared_A"));
       assertTrue(merged.parameters().specs().size() < params.specs().size());
     }
+  }
+
+  /**
+   * Unmerged and merged, MTLoRA and MTLoRA+: the second prediction replays the first one's ops (ForwardRunner) and
+   * gives the bits of a prediction through SameDiff's session; so does a third on another batch.
+   */
+  @Test
+  void laterPredictionsReplayTheFirstWithTheSessionsBits() {
+    Nd4j.getRandom().setSeed(8);
+    INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 32, 32).subi(0.5).muli(2);
+    INDArray y = Nd4j.rand(DataType.FLOAT, 2, 3, 32, 32).subi(0.5).muli(2);
+    for (AdapterConfig adapters : List.of(AdapterConfig.mtlora(4, 2), AdapterConfig.mtloraPlus(4, 2))) {
+      MultiTaskConfig config = config(adapters);
+      ParameterRegistry params = trained(config, 5);
+      MultiTaskModel.Graph g = new MultiTaskModel(config).build(
+          GraphContext.evaluation(SameDiff.create(), params, DataType.FLOAT), false);
+      InferenceModel merged = InferenceModel.merged(config, params);
+      System.setProperty(ForwardRunner.REPLAY_PROPERTY, "false");
+      Map<String, INDArray> expectX;
+      Map<String, INDArray> expectY;
+      Map<String, INDArray> expectMergedY;
+      try {
+        expectX = g.predict(x);
+        expectY = g.predict(y);
+        expectMergedY = merged.predict(y);
+      } finally {
+        System.clearProperty(ForwardRunner.REPLAY_PROPERTY);
+      }
+      assertFalse(g.context().forwardRunner().replays());
+      assertSameBits(expectX, g.predict(x)); // recorded
+      assertTrue(g.context().forwardRunner().replays(), adapters + ": every op of the evaluation graph replays");
+      assertSameBits(expectX, g.predict(x));
+      assertSameBits(expectY, g.predict(y));
+      assertEquals(2, g.context().forwardRunner().replayedRuns());
+      merged.predict(x);
+      assertTrue(merged.replays(), adapters + ": the merged graph replays too");
+      assertSameBits(expectMergedY, merged.predict(y));
+    }
+  }
+
+  private static void assertSameBits(Map<String, INDArray> expected, Map<String, INDArray> actual) {
+    assertEquals(expected.keySet(), actual.keySet());
+    expected.forEach((task, e) -> assertArrayEquals(e.data().asFloat(), actual.get(task).data().asFloat(), 0f, task));
   }
 
   @Test

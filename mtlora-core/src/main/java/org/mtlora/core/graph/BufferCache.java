@@ -120,8 +120,10 @@ final class BufferCache extends AbstractMemoryMgr {
       }
       return;
     }
-    Preconditions.checkState(!kept.containsKey(buffer) && !givenBack.contains(buffer),
-        "buffer released twice (array id %s, shape %s)", array.getId(), array.shapeInfoToString());
+    if (kept.containsKey(buffer) || givenBack.contains(buffer)) { // the message built only when it is thrown
+      throw new IllegalStateException(String.format("buffer released twice (array id %s, shape %s)", array.getId(),
+          array.shapeInfoToString()));
+    }
     if (arena != null && arena.release(buffer)) {
       givenBack.add(buffer);
       return;

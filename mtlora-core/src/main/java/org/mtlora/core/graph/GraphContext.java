@@ -30,6 +30,7 @@ public final class GraphContext {
   private final Map<String, SDVariable> created = new HashMap<>();
   private final Map<String, SDVariable> transposed = new HashMap<>();
   private long builtAt;
+  private ForwardRunner runner;
 
   private GraphContext(SameDiff sd, ParameterRegistry params, boolean training, DataType dataType,
       RandomMasks masks) {
@@ -149,6 +150,20 @@ public final class GraphContext {
       concrete[i] = Math.max(concrete[i], 1);
     }
     return sd.var(name, Nd4j.zeros(dataType, concrete));
+  }
+
+  /**
+   * The runner of this graph's forward pass ({@link ForwardRunner}: its later runs replay the first one's ops), created
+   * on first use; evaluation graphs only.
+   *
+   * @throws IllegalStateException for a training graph
+   */
+  public synchronized ForwardRunner forwardRunner() {
+    Preconditions.checkState(!training, "a training graph runs through its SegmentChain, not a forward runner");
+    if (runner == null) {
+      runner = new ForwardRunner(sd);
+    }
+    return runner;
   }
 
   /**

@@ -1,7 +1,9 @@
 package org.mtlora.core.graph;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,6 +17,8 @@ import org.nd4j.autodiff.samediff.internal.AbstractSession;
 import org.nd4j.autodiff.samediff.internal.FrameIter;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.CustomOp;
+import org.nd4j.linalg.api.ops.Op;
 import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.api.ops.impl.reduce.MmulBp;
@@ -23,6 +27,7 @@ import org.nd4j.linalg.api.ops.impl.shape.Permute;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erfc;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * SameDiff's session with a few ops computed on the JVM where libnd4j 1.0.0-M2.1 is slow, every other op exactly as in
@@ -50,6 +55,8 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 final class KernelSession extends InferenceSession {
   /** Groups of ops computed together: none when {@link VectorKernels#fusions()} is false. */
   private final List<Fusion> fusions;
+  /** The ops of the current run with their output arrays, in order, while {@link #record} asks for them; else null. */
+  private List<ReplayPlan.Recorded> recording;
 
   KernelSession(SameDiff sd) {
     super(sd);
@@ -69,8 +76,50 @@ final class KernelSession extends InferenceSession {
     if (requiredActivations != null) {
       requested.addAll(requiredActivations);
     }
-    fusions.forEach(f -> f.startRun(requested));
+    startRun(requested);
     return super.output(variables, placeholders, otherPlaceholders, batch, requiredActivations, listeners, at);
+  }
+
+  /** Starts a run that returns or hands to listeners {@code requested}. */
+  void startRun(Set<String> requested) {
+    fusions.forEach(f -> f.startRun(requested));
+  }
+
+  /**
+   * Runs {@code outputs} from {@code placeholders} as {@code sd.output} would, recording its ops: returns the outputs
+   * and, in {@code plan}'s first element, the plan that replays the run (null where it would not be exact).
+   */
+  Map<String, INDArray> record(List<String> outputs, Map<String, INDArray> placeholders, ReplayPlan[] plan) {
+    recording = new ArrayList<>();
+    try {
+      ExecutionResult result = output(outputs, placeholders, Map.of(), null, List.of(), List.of(), At.defaultAt());
+      Map<String, INDArray> out = new LinkedHashMap<>();
+      if (result.getOutputs() != null) {
+        out.putAll(ExecutionResult.unpack(result.getOutputs()));
+      } else {
+        result.getValueOutputs().forEach((name, value) -> out.put(name, value.getTensorValue()));
+      }
+      plan[0] = ReplayPlan.of(sameDiff, recording, outputs, placeholders);
+      return out;
+    } finally {
+      recording = null;
+    }
+  }
+
+  /**
+   * Executes an op of the outer frame that {@link ReplayPlan#runsFromContext}, its context holding its inputs,
+   * arguments and allocated outputs: a fused group or a JVM kernel where one takes it, else libnd4j, as SameDiff's
+   * session would. Both a session's runs and replayed runs ({@link ReplayPlan#run}) come here.
+   */
+  void execute(DifferentialFunction op, OpContext context) {
+    if (VectorKernels.enabled() && (fused(op, context) || onJvm(op, context))) {
+      return;
+    }
+    if (op instanceof CustomOp custom) {
+      Nd4j.exec(custom, context);
+    } else {
+      Nd4j.exec((Op) op, context);
+    }
   }
 
   @Override
@@ -82,19 +131,24 @@ final class KernelSession extends InferenceSession {
       Set<AbstractSession.VarId> allIterInputs,
       Set<String> constAndPhInputs,
       Map<String, SDValue> otherPlaceHolders) {
-    if (opContext != null && VectorKernels.enabled()
-        && (fused(op, opContext, outputFrameIter) || onJvm(op, opContext))) {
+    if (recording != null) {
+      recording.add(new ReplayPlan.Recorded(op, opContext == null ? null
+          : opContext.getOutputArrays().toArray(new INDArray[0])));
+    }
+    if (opContext != null && outputFrameIter != null && OUTER_FRAME.equals(outputFrameIter.getFrame())
+        && ReplayPlan.runsFromContext(op)) {
+      execute(op, opContext);
+      return ExecutionResult.createFrom(op, opContext);
+    }
+    if (opContext != null && VectorKernels.enabled() && onJvm(op, opContext)) {
       return ExecutionResult.createFrom(op, opContext);
     }
     return super.doExec(
         op, opContext, outputFrameIter, opInputs, allIterInputs, constAndPhInputs, otherPlaceHolders);
   }
 
-  /** Whether one of the fusions computed or skipped {@code op}. */
-  private boolean fused(DifferentialFunction op, OpContext context, FrameIter frame) {
-    if (frame == null || !OUTER_FRAME.equals(frame.getFrame())) {
-      return false;
-    }
+  /** Whether one of the fusions computed or skipped {@code op} (of the outer frame). */
+  private boolean fused(DifferentialFunction op, OpContext context) {
     for (Fusion f : fusions) {
       if (f.exec(op, context)) {
         return true;

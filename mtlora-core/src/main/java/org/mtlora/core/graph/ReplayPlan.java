@@ -1,0 +1,298 @@
+package org.mtlora.core.graph;
+
+import com.google.common.collect.ImmutableSet;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.autodiff.functions.DifferentialFunction;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.autodiff.samediff.internal.SessionMemMgr;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.CustomOp;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.Op;
+import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
+import org.nd4j.linalg.api.shape.LongShapeDescriptor;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The ops of one forward run of a graph, in the order SameDiff's session ran them, with the shapes of their outputs and,
+ * for every array, the step after which nothing reads it: a later run whose placeholders have the same shapes and data
+ * types runs these steps directly ({@link #run}) — each op parameterised and executed exactly as {@link KernelSession}
+ * does, outputs taken from and released to the same memory manager — without the session's per-op work (dependency
+ * tracking, output-shape calls, bookkeeping by frame and iteration).
+ *
+ * <p>A plan is only built ({@link #of}) where replaying is exact: every op is on a list of ops whose output shapes follow
+ * from their input shapes and arguments ({@link #SHAPE_STATIC}), its integer inputs are constants, there is no control
+ * flow, and each output was allocated by the session. Otherwise {@link #of} returns null and every run goes through the
+ * session.
+ */
+final class ReplayPlan {
+  /**
+   * Ops whose output shapes depend only on their input shapes and arguments (with integer inputs held constant): those
+   * of this project's evaluation graphs. An op outside this list keeps a graph on SameDiff's session.
+   */
+  static final ImmutableSet<String> SHAPE_STATIC = ImmutableSet.of(
+      "add", "add_scalar", "subtract", "multiply", "divide", "mul_scalar", "sub_scalar", "div_scalar", "rsub_scalar",
+      "pow", "neg", "erfc", "erf", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "abs", "square",
+      "matmul", "softmax", "reduce_mean", "reduce_sum", "reduce_max", "permute", "reshape", "concat", "gather",
+      "unstack", "stack", "identity", "transpose", "expand_dims", "squeeze", "tile", "cast", "pad");
+
+  /**
+   * Whether {@code op} is executed from its context alone (its inputs, arguments and allocated outputs), as SameDiff's
+   * session does for every op of {@link #SHAPE_STATIC} but {@code identity}: {@link KernelSession#execute}.
+   */
+  static boolean runsFromContext(DifferentialFunction op) {
+    return SHAPE_STATIC.contains(op.opName()) && !(op instanceof Identity)
+        && (op instanceof DynamicCustomOp || (op instanceof Op && !(op instanceof CustomOp)));
+  }
+
+  /** One op: where its inputs are read from and its outputs written to ({@link #values} slots). */
+  private record Step(
+      DifferentialFunction op, OpContext context, int[] inputs, int[] outputs, LongShapeDescriptor[] shapes,
+      boolean[] detached, boolean alias, int[] releaseAfter) {}
+
+  /** What {@link KernelSession} saw of one op while it ran: the op and the arrays it was given. */
+  record Recorded(DifferentialFunction op, INDArray[] outputs) {}
+
+  private final SameDiff sd;
+  private final List<Step> steps;
+  private final List<String> outputs;
+  private final Set<String> outputSet;
+  private final Map<String, Integer> slots;
+  /** Slots read from the graph at the start of each run (constants and variables), by name. */
+  private final Map<String, Integer> stored;
+  /** Placeholder name → its recorded shape and data type. */
+  private final Map<String, LongShapeDescriptor> placeholders;
+  private final int slotCount;
+
+  private ReplayPlan(SameDiff sd, List<Step> steps, List<String> outputs, Map<String, Integer> slots,
+      Map<String, Integer> stored, Map<String, LongShapeDescriptor> placeholders) {
+    this.sd = sd;
+    this.steps = steps;
+    this.outputs = List.copyOf(outputs);
+    this.outputSet = Set.copyOf(outputs);
+    this.slots = slots;
+    this.stored = stored;
+    this.placeholders = placeholders;
+    this.slotCount = slots.size();
+  }
+
+  /**
+   * The plan of a run that returned {@code outputs} from {@code placeholders}, its ops as {@code recorded} in the order
+   * they ran; null where replaying would not be exact (see the class comment).
+   */
+  static ReplayPlan of(SameDiff sd, List<Recorded> recorded, List<String> outputs,
+      Map<String, INDArray> placeholders) {
+    Map<String, Integer> slots = new LinkedHashMap<>();
+    Map<String, Integer> stored = new LinkedHashMap<>();
+    Map<String, LongShapeDescriptor> phShapes = new LinkedHashMap<>();
+    placeholders.forEach((name, arr) -> {
+      phShapes.put(name, arr.shapeDescriptor());
+      slots.put(name, slots.size());
+    });
+    List<int[]> inputsOf = new ArrayList<>();
+    List<int[]> outputsOf = new ArrayList<>();
+    List<Integer> aliasOf = new ArrayList<>(); // an identity's output slot shares its input's array
+    for (Recorded r : recorded) {
+      DifferentialFunction op = r.op();
+      SameDiffOp sdo = sd.getOps().get(op.getOwnName());
+      if (sdo == null || !replayable(sd, op, sdo, r.outputs())) {
+        return null;
+      }
+      List<String> in = sdo.getInputsToOp() == null ? List.of() : sdo.getInputsToOp();
+      int[] inSlots = new int[in.size()];
+      for (int i = 0; i < inSlots.length; i++) {
+        String name = in.get(i);
+        Integer s = slots.get(name);
+        if (s == null) {
+          VariableType type = sd.getVariable(name).getVariableType();
+          if (type != VariableType.CONSTANT && type != VariableType.VARIABLE) {
+            return null; // an array no earlier op wrote and no placeholder holds
+          }
+          s = slots.size();
+          slots.put(name, s);
+          stored.put(name, s);
+        }
+        inSlots[i] = s;
+      }
+      List<String> out = sdo.getOutputsOfOp();
+      int[] outSlots = new int[out.size()];
+      for (int i = 0; i < outSlots.length; i++) {
+        if (slots.containsKey(out.get(i))) {
+          return null; // written twice: not a plain forward
+        }
+        outSlots[i] = slots.size();
+        slots.put(out.get(i), outSlots[i]);
+      }
+      inputsOf.add(inSlots);
+      outputsOf.add(outSlots);
+    }
+    for (String name : outputs) {
+      if (!slots.containsKey(name)) {
+        return null;
+      }
+    }
+    // Arrays by owner: an identity's output is its input's array. An array is released after its last reader, unless
+    // it is returned, a placeholder, a constant or a variable.
+    int n = slots.size();
+    int[] owner = new int[n];
+    for (int s = 0; s < n; s++) {
+      owner[s] = s;
+    }
+    for (int i = 0; i < recorded.size(); i++) {
+      if (recorded.get(i).op() instanceof Identity) {
+        owner[outputsOf.get(i)[0]] = owner[inputsOf.get(i)[0]];
+      }
+    }
+    boolean[] pinned = new boolean[n];
+    placeholders.keySet().forEach(p -> pinned[slots.get(p)] = true);
+    stored.values().forEach(s -> pinned[s] = true);
+    outputs.forEach(o -> pinned[owner[slots.get(o)]] = true);
+    int[] lastUse = new int[n];
+    Arrays.fill(lastUse, -1);
+    for (int i = 0; i < recorded.size(); i++) {
+      for (int s : outputsOf.get(i)) {
+        lastUse[owner[s]] = Math.max(lastUse[owner[s]], i);
+      }
+      for (int s : inputsOf.get(i)) {
+        lastUse[owner[s]] = Math.max(lastUse[owner[s]], i);
+      }
+    }
+    List<List<Integer>> releases = new ArrayList<>();
+    recorded.forEach(r -> releases.add(new ArrayList<>()));
+    for (int s = 0; s < n; s++) {
+      if (owner[s] == s && !pinned[s] && lastUse[s] >= 0) {
+        releases.get(lastUse[s]).add(s);
+      }
+    }
+    Set<String> requested = Set.copyOf(outputs);
+    List<Step> steps = new ArrayList<>();
+    for (int i = 0; i < recorded.size(); i++) {
+      Recorded r = recorded.get(i);
+      List<String> out = sd.getOps().get(r.op().getOwnName()).getOutputsOfOp();
+      LongShapeDescriptor[] shapes = new LongShapeDescriptor[out.size()];
+      boolean[] detached = new boolean[out.size()];
+      for (int j = 0; j < shapes.length; j++) {
+        shapes[j] = r.outputs()[j].shapeDescriptor();
+        detached[j] = requested.contains(out.get(j));
+      }
+      int[] release = releases.get(i).stream().mapToInt(Integer::intValue).toArray();
+      boolean alias = r.op() instanceof Identity;
+      OpContext context = alias ? null : Nd4j.getExecutioner().buildContext();
+      steps.add(new Step(r.op(), context, inputsOf.get(i), outputsOf.get(i), shapes, detached, alias, release));
+    }
+    return new ReplayPlan(sd, steps, outputs, slots, stored, phShapes);
+  }
+
+  /** Whether {@code op}, as it ran with {@code outputs}, can be replayed exactly. */
+  private static boolean replayable(SameDiff sd, DifferentialFunction op, SameDiffOp sdo, INDArray[] outputs) {
+    if (!SHAPE_STATIC.contains(op.opName()) || sdo.getOutputsOfOp() == null || outputs == null
+        || outputs.length != sdo.getOutputsOfOp().size()) {
+      return false;
+    }
+    for (INDArray o : outputs) {
+      if (o == null || o.isEmpty()) {
+        return false;
+      }
+    }
+    int inputs = sdo.getInputsToOp() == null ? 0 : sdo.getInputsToOp().size();
+    if (op instanceof Identity) {
+      return inputs == 1 && outputs.length == 1;
+    }
+    if (!(op instanceof DynamicCustomOp) && !(op instanceof Op && !(op instanceof CustomOp) && inputs == 1)) {
+      return false; // a legacy op reads a second input as an axis or a scalar that the session sets on the op
+    }
+    for (int i = 0; i < inputs; i++) {
+      SDVariable v = sd.getVariable(sdo.getInputsToOp().get(i));
+      if (!v.dataType().isFPType() && v.getVariableType() != VariableType.CONSTANT) {
+        return false; // an integer input computed in the run could change an output's shape
+      }
+    }
+    return true;
+  }
+
+  /** Whether a run asking for {@code names} from {@code feed} can be replayed by this plan. */
+  boolean matches(List<String> names, Map<String, INDArray> feed) {
+    if (!outputs.equals(names) || feed.size() != placeholders.size()) {
+      return false;
+    }
+    for (Map.Entry<String, INDArray> e : feed.entrySet()) {
+      LongShapeDescriptor want = placeholders.get(e.getKey());
+      INDArray arr = e.getValue();
+      if (want == null || arr == null || arr.dataType() != want.dataType()
+          || !Arrays.equals(arr.shape(), want.getShape())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** How many ops a run executes. */
+  int size() {
+    return steps.size();
+  }
+
+  /**
+   * Runs the plan: {@code session} executes each op (its JVM kernels and fusions included), new arrays come from and
+   * go back to {@code memory}. Returns the requested outputs by name.
+   */
+  Map<String, INDArray> run(KernelSession session, SessionMemMgr memory, Map<String, INDArray> feed) {
+    INDArray[] values = new INDArray[slotCount];
+    feed.forEach((name, arr) -> values[slots.get(name)] = arr);
+    stored.forEach((name, s) -> values[s] = sd.getArrForVarName(name));
+    session.startRun(outputSet);
+    for (Step step : steps) {
+      INDArray[] in = new INDArray[step.inputs().length];
+      for (int i = 0; i < in.length; i++) {
+        in[i] = values[step.inputs()[i]];
+      }
+      if (step.alias()) {
+        values[step.outputs()[0]] = in[0];
+      } else {
+        OpContext context = step.context();
+        DifferentialFunction op = step.op();
+        if (op instanceof DynamicCustomOp c) {
+          context.setArgs(in, c.iArgs(), c.dArgs(), c.tArgs(), c.bArgs());
+        } else {
+          context.setInputArray(0, in[0]);
+        }
+        for (int j = 0; j < step.shapes().length; j++) {
+          INDArray out = memory.allocate(step.detached()[j], step.shapes()[j]);
+          context.setOutputArray(j, out);
+          values[step.outputs()[j]] = out;
+        }
+        session.execute(op, context);
+        op.clearArrays();
+        context.purge();
+      }
+      for (int s : step.releaseAfter()) {
+        memory.release(values[s]);
+        values[s] = null;
+      }
+    }
+    Map<String, INDArray> out = new LinkedHashMap<>();
+    outputs.forEach(name -> out.put(name, values[slots.get(name)]));
+    return out;
+  }
+
+  /** Frees the op contexts' native memory. */
+  void close() {
+    for (Step s : steps) {
+      if (s.context() != null) {
+        try {
+          s.context().close();
+        } catch (Exception e) {
+          throw new IllegalStateException("closing an op context", e);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,203 @@
+package org.mtlora.core.graph;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.mtlora.core.nn.Gelu;
+import org.mtlora.core.nn.LayerNorm;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.BaseListener;
+import org.nd4j.autodiff.listeners.Operation;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+class ForwardRunnerTest {
+  private static final List<String> OUTPUTS = List.of("probs", "hidden", "normed");
+
+  @AfterEach
+  void replayOn() {
+    System.clearProperty(ForwardRunner.REPLAY_PROPERTY);
+  }
+
+  /**
+   * An evaluation graph with what a Swin block holds: a linear layer, the exact GELU, a layer norm (both fused), a
+   * reshape and a permute into heads, a batched product, a softmax, and an identity that returns an array another op
+   * still reads.
+   */
+  private static SameDiff block() {
+    SameDiff sd = SameDiff.create();
+    sd.constant(GraphContext.INFERENCE_ONLY, Nd4j.scalar(DataType.FLOAT, 0));
+    Nd4j.getRandom().setSeed(3);
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 24);
+    SDVariable w = sd.constant("w", Nd4j.randn(DataType.FLOAT, 24, 48).muli(0.3));
+    SDVariable b = sd.constant("b", Nd4j.randn(DataType.FLOAT, 1, 48));
+    SDVariable h = sd.identity("hidden", Gelu.apply(sd, x.mmul(w).add(b)));
+    SDVariable normed = sd.identity("normed", LayerNorm.apply(sd, h, 2,
+        sd.constant("gamma", Nd4j.linspace(0.5, 1.5, 48, DataType.FLOAT)),
+        sd.constant("beta", Nd4j.linspace(-0.2, 0.2, 48, DataType.FLOAT))));
+    SDVariable heads = normed.reshape(-1, 6, 4, 2).permute(0, 2, 1, 3); // [N, 4, 6, 2]
+    SDVariable scores = sd.linalg().mmul(heads, heads.permute(0, 1, 3, 2)).mul(0.5); // [N, 4, 6, 6]
+    sd.identity("probs", sd.nn().softmax(scores, -1).add(h.mean(1).reshape(-1, 1, 1, 1)));
+    return sd;
+  }
+
+  private static INDArray input(long rows, int seed) {
+    Nd4j.getRandom().setSeed(seed);
+    return Nd4j.randn(DataType.FLOAT, rows, 24).muli(2);
+  }
+
+  /** The outputs as SameDiff's session computes them (the runner's path before this class). */
+  private static Map<String, INDArray> throughSession(SameDiff sd, INDArray x) {
+    System.setProperty(ForwardRunner.REPLAY_PROPERTY, "false");
+    try {
+      return new ForwardRunner(sd).output(Map.of("x", x), OUTPUTS, 1 << 20);
+    } finally {
+      System.clearProperty(ForwardRunner.REPLAY_PROPERTY);
+    }
+  }
+
+  private static void assertSameBits(Map<String, INDArray> expected, Map<String, INDArray> actual) {
+    assertEquals(expected.keySet(), actual.keySet());
+    for (String name : expected.keySet()) {
+      assertArrayEquals(expected.get(name).shape(), actual.get(name).shape(), name);
+      assertArrayEquals(expected.get(name).data().asFloat(), actual.get(name).data().asFloat(), 0f, name);
+    }
+  }
+
+  @Test
+  void laterRunsReplayTheFirstWithTheSessionsBits() {
+    SameDiff sd = block();
+    ForwardRunner runner = new ForwardRunner(sd);
+    INDArray a = input(50, 1);
+    INDArray b = input(50, 2);
+    Map<String, INDArray> expectedA = throughSession(sd, a);
+    Map<String, INDArray> expectedB = throughSession(sd, b);
+
+    assertSameBits(expectedA, runner.output(Map.of("x", a), OUTPUTS, 1 << 20)); // recorded
+    assertTrue(runner.replays(), "every op of this graph replays");
+    assertEquals(0, runner.replayedRuns());
+    // the same input, then another one: replayed, each with its own result (a plan keeps ops, not values)
+    assertSameBits(expectedA, runner.output(Map.of("x", a), OUTPUTS, 1 << 20));
+    assertSameBits(expectedB, runner.output(Map.of("x", b), OUTPUTS, 1 << 20));
+    assertSameBits(expectedA, runner.output(Map.of("x", a), OUTPUTS, 1 << 20));
+    assertEquals(3, runner.replayedRuns());
+    assertTrue(runner.plannedOps() > 20, "the plan holds the graph's ops: " + runner.plannedOps());
+  }
+
+  @Test
+  void anotherShapeOrOutputListRecordsAgain() {
+    SameDiff sd = block();
+    ForwardRunner runner = new ForwardRunner(sd);
+    INDArray small = input(8, 4);
+    INDArray large = input(30, 5);
+    Map<String, INDArray> expectedSmall = throughSession(sd, small);
+    Map<String, INDArray> expectedLarge = throughSession(sd, large);
+    runner.output(Map.of("x", small), OUTPUTS, 1 << 20);
+    assertSameBits(expectedLarge, runner.output(Map.of("x", large), OUTPUTS, 1 << 20)); // recorded anew
+    assertEquals(0, runner.replayedRuns());
+    assertSameBits(expectedLarge, runner.output(Map.of("x", large), OUTPUTS, 1 << 20));
+    assertEquals(1, runner.replayedRuns());
+    assertSameBits(expectedSmall, runner.output(Map.of("x", small), OUTPUTS, 1 << 20));
+    assertEquals(1, runner.replayedRuns());
+
+    Map<String, INDArray> hiddenOnly = runner.output(Map.of("x", small), List.of("hidden"), 1 << 20);
+    assertEquals(1, runner.replayedRuns(), "another output list is recorded, not replayed");
+    assertArrayEquals(expectedSmall.get("hidden").data().asFloat(), hiddenOnly.get("hidden").data().asFloat(), 0f);
+  }
+
+  @Test
+  void theReturnedArraysOutliveTheRun() {
+    SameDiff sd = block();
+    ForwardRunner runner = new ForwardRunner(sd);
+    INDArray a = input(50, 1);
+    runner.output(Map.of("x", a), OUTPUTS, 1 << 20);
+    Map<String, INDArray> first = runner.output(Map.of("x", a), OUTPUTS, 1 << 20);
+    float[] kept = first.get("probs").data().asFloat();
+    runner.output(Map.of("x", input(50, 9)), OUTPUTS, 1 << 20); // a replay with other values, its arena reused
+    assertArrayEquals(kept, first.get("probs").data().asFloat(), 0f, "an earlier run's output was overwritten");
+  }
+
+  @Test
+  void listenersTheSwitchAndUnknownOpsKeepTheSession() {
+    SameDiff sd = block();
+    INDArray a = input(10, 1);
+    System.setProperty(ForwardRunner.REPLAY_PROPERTY, "false");
+    ForwardRunner off = new ForwardRunner(sd);
+    off.output(Map.of("x", a), OUTPUTS, 1 << 20);
+    off.output(Map.of("x", a), OUTPUTS, 1 << 20);
+    assertFalse(off.replays());
+    assertEquals(0, off.replayedRuns());
+    System.clearProperty(ForwardRunner.REPLAY_PROPERTY);
+
+    SameDiff listened = block();
+    int[] seen = new int[1];
+    listened.addListeners(new BaseListener() {
+      @Override
+      public boolean isActive(Operation operation) {
+        return true;
+      }
+
+      @Override
+      public void preOpExecution(SameDiff s, At at, SameDiffOp op, OpContext context) {
+        seen[0]++;
+      }
+    });
+    ForwardRunner withListener = new ForwardRunner(listened);
+    withListener.output(Map.of("x", a), OUTPUTS, 1 << 20);
+    int perRun = seen[0];
+    withListener.output(Map.of("x", a), OUTPUTS, 1 << 20);
+    assertEquals(2 * perRun, seen[0], "a listener sees every op of every run");
+    assertEquals(0, withListener.replayedRuns());
+
+    SameDiff cosh = SameDiff.create();
+    SDVariable x = cosh.placeHolder("x", DataType.FLOAT, -1, 24);
+    cosh.identity("out", cosh.math().cosh(x.mul(0.5)));
+    ForwardRunner unknown = new ForwardRunner(cosh);
+    INDArray expected = Transforms.cosh(a.mul(0.5));
+    for (int i = 0; i < 2; i++) {
+      INDArray out = unknown.output(Map.of("x", a), List.of("out"), 1 << 20).get("out");
+      assertArrayEquals(expected.data().asFloat(), out.data().asFloat(), 1e-5f);
+    }
+    assertFalse(unknown.replays(), "cosh is not on the list of ops that replay");
+    assertEquals(0, unknown.replayedRuns());
+  }
+
+  @Test
+  void aPlanOnlyHoldsOpsWhoseShapesFollowFromTheirInputs() {
+    SameDiff sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 6);
+    SDVariable shape = sd.constant("shape", Nd4j.createFromArray(-1L, 3L));
+    SDVariable computedShape = sd.shape(x); // an integer array computed in the run
+    sd.identity("a", x.reshape(shape));
+    sd.identity("b", x.add(1.0).reshape(computedShape));
+    ForwardRunner runner = new ForwardRunner(sd);
+    INDArray in = Nd4j.linspace(1, 24, 24, DataType.FLOAT).reshape(4, 6);
+    runner.output(Map.of("x", in), List.of("a"), 0);
+    assertTrue(runner.replays(), "a reshape to a constant shape replays");
+    assertEquals(Nd4j.createFromArray(new long[] {8, 3}).toString(),
+        Nd4j.createFromArray(runner.output(Map.of("x", in), List.of("a"), 0).get("a").shape()).toString());
+    runner.output(Map.of("x", in), List.of("b"), 0);
+    assertFalse(runner.replays(), "shape_of, and a reshape to its result, do not");
+  }
+
+  @Test
+  void refusesANegativeCacheBound() {
+    ForwardRunner runner = new ForwardRunner(block());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> runner.output(Map.of("x", input(2, 1)), OUTPUTS, -1));
+    assertTrue(e.getMessage().contains("maxCacheBytes"), e.getMessage());
+  }
+}
