@@ -87,6 +87,11 @@ public final class ForwardRunner {
     return plan == null ? 0 : plan.size();
   }
 
+  /** Reshapes a replayed run makes without a copy (0 without a plan). */
+  synchronized int sharedReshapes() {
+    return plan == null ? 0 : plan.sharedReshapes();
+  }
+
   /** Drops the recorded plan and its native op contexts; the next run records again. */
   public synchronized void forget() {
     if (plan != null) {

@@ -3,6 +3,7 @@ package org.mtlora.core.graph;
 import com.google.common.collect.ImmutableSet;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,7 @@ import org.nd4j.linalg.api.ops.CustomOp;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.Op;
 import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.api.ops.impl.shape.Reshape;
 import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
 import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 import org.nd4j.linalg.factory.Nd4j;
@@ -54,10 +56,26 @@ final class ReplayPlan {
         && (op instanceof DynamicCustomOp || (op instanceof Op && !(op instanceof CustomOp)));
   }
 
-  /** One op: where its inputs are read from and its outputs written to ({@link #values} slots). */
+  /** How a step makes its output. */
+  private enum Kind {
+    /** Executes the op (KernelSession#execute) into newly allocated outputs. */
+    EXECUTE,
+    /** {@code identity}: its output is its input array. */
+    IDENTITY,
+    /**
+     * A row-major {@code reshape} of a whole row-major buffer: its output is a new array over its input's buffer (the
+     * same floats in the same order), not a copy. The buffer is released after the last reader of either.
+     */
+    RESHAPE
+  }
+
+  /** One op: where its inputs are read from and its outputs written to (slots of a run's values). */
   private record Step(
       DifferentialFunction op, OpContext context, int[] inputs, int[] outputs, LongShapeDescriptor[] shapes,
-      boolean[] detached, boolean alias, int[] releaseAfter) {}
+      boolean[] detached, Kind kind, int[] releaseAfter) {}
+
+  /** {@code Reshape}'s first integer argument for a row-major reshape ({@code 'c'}, negated). */
+  private static final long ROW_MAJOR = -'c';
 
   /** What {@link KernelSession} saw of one op while it ran: the op and the arrays it was given. */
   record Recorded(DifferentialFunction op, INDArray[] outputs) {}
@@ -100,7 +118,8 @@ final class ReplayPlan {
     });
     List<int[]> inputsOf = new ArrayList<>();
     List<int[]> outputsOf = new ArrayList<>();
-    List<Integer> aliasOf = new ArrayList<>(); // an identity's output slot shares its input's array
+    List<Kind> kinds = new ArrayList<>();
+    Map<Integer, Boolean> wholeRowMajor = new HashMap<>(); // slots whose arrays a reshape may share
     for (Recorded r : recorded) {
       DifferentialFunction op = r.op();
       SameDiffOp sdo = sd.getOps().get(op.getOwnName());
@@ -132,6 +151,14 @@ final class ReplayPlan {
         outSlots[i] = slots.size();
         slots.put(out.get(i), outSlots[i]);
       }
+      Kind kind = op instanceof Identity ? Kind.IDENTITY
+          : sharesBuffer(op, inSlots, r.outputs(), wholeRowMajor) ? Kind.RESHAPE : Kind.EXECUTE;
+      for (int i = 0; i < outSlots.length; i++) {
+        INDArray o = r.outputs()[i];
+        wholeRowMajor.put(outSlots[i], kind == Kind.EXECUTE ? !o.isView() && o.ordering() == 'c'
+            && o.data().length() == o.length() : wholeRowMajor.getOrDefault(inSlots[0], false));
+      }
+      kinds.add(kind);
       inputsOf.add(inSlots);
       outputsOf.add(outSlots);
     }
@@ -140,15 +167,15 @@ final class ReplayPlan {
         return null;
       }
     }
-    // Arrays by owner: an identity's output is its input's array. An array is released after its last reader, unless
-    // it is returned, a placeholder, a constant or a variable.
+    // Buffers by owner: an identity's or a shared reshape's output is its input's buffer. A buffer is released after
+    // the last reader of any array over it, unless one of them is returned, a placeholder, a constant or a variable.
     int n = slots.size();
     int[] owner = new int[n];
     for (int s = 0; s < n; s++) {
       owner[s] = s;
     }
     for (int i = 0; i < recorded.size(); i++) {
-      if (recorded.get(i).op() instanceof Identity) {
+      if (kinds.get(i) != Kind.EXECUTE) {
         owner[outputsOf.get(i)[0]] = owner[inputsOf.get(i)[0]];
       }
     }
@@ -185,11 +212,28 @@ final class ReplayPlan {
         detached[j] = requested.contains(out.get(j));
       }
       int[] release = releases.get(i).stream().mapToInt(Integer::intValue).toArray();
-      boolean alias = r.op() instanceof Identity;
-      OpContext context = alias ? null : Nd4j.getExecutioner().buildContext();
-      steps.add(new Step(r.op(), context, inputsOf.get(i), outputsOf.get(i), shapes, detached, alias, release));
+      Kind kind = kinds.get(i);
+      OpContext context = kind == Kind.EXECUTE ? Nd4j.getExecutioner().buildContext() : null;
+      steps.add(new Step(r.op(), context, inputsOf.get(i), outputsOf.get(i), shapes, detached, kind, release));
     }
     return new ReplayPlan(sd, steps, outputs, slots, stored, phShapes);
+  }
+
+  /**
+   * Whether {@code op} is a reshape that can share its input's buffer: row-major ({@code Reshape}'s first integer
+   * argument {@code -99}), its shape in its arguments, its input a whole row-major buffer that an earlier step of the
+   * plan allocates, its recorded output row-major with as many elements.
+   */
+  private static boolean sharesBuffer(DifferentialFunction op, int[] inSlots, INDArray[] outputs,
+      Map<Integer, Boolean> wholeRowMajor) {
+    if (!(op instanceof Reshape reshape) || inSlots.length != 1 || outputs.length != 1
+        || !wholeRowMajor.getOrDefault(inSlots[0], false)) {
+      return false;
+    }
+    long[] args = reshape.iArgs();
+    INDArray out = outputs[0];
+    return args.length > 1 && args[0] == ROW_MAJOR && out.ordering() == 'c' && !out.isView()
+        && Arrays.equals(out.stride(), Nd4j.getStrides(out.shape(), 'c'));
   }
 
   /** Whether {@code op}, as it ran with {@code outputs}, can be replayed exactly. */
@@ -240,6 +284,11 @@ final class ReplayPlan {
     return steps.size();
   }
 
+  /** How many reshapes share their input's buffer instead of copying it. */
+  int sharedReshapes() {
+    return (int) steps.stream().filter(s -> s.kind() == Kind.RESHAPE).count();
+  }
+
   /**
    * Runs the plan: {@code session} executes each op (its JVM kernels and fusions included), new arrays come from and
    * go back to {@code memory}. Returns the requested outputs by name.
@@ -254,8 +303,11 @@ final class ReplayPlan {
       for (int i = 0; i < in.length; i++) {
         in[i] = values[step.inputs()[i]];
       }
-      if (step.alias()) {
+      if (step.kind() == Kind.IDENTITY) {
         values[step.outputs()[0]] = in[0];
+      } else if (step.kind() == Kind.RESHAPE) {
+        LongShapeDescriptor d = step.shapes()[0];
+        values[step.outputs()[0]] = Nd4j.create(in[0].data(), d.getShape(), d.getStride(), 0, 'c', d.dataType());
       } else {
         OpContext context = step.context();
         DifferentialFunction op = step.op();
