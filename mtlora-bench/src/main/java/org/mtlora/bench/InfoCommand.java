@@ -6,6 +6,7 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.Pointer;
+import org.mtlora.core.graph.ForwardRunner;
 import org.mtlora.core.graph.VectorKernels;
 import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine;
@@ -53,6 +54,8 @@ final class InfoCommand implements Callable<Integer> {
         + (VectorKernels.enabled() ? " (erfc, exp, attention products, permute, row means)" : ""));
     row(out, "fused groups", VectorKernels.fusions() ? "evaluation GELUs and layer norms"
         : "none" + (VectorKernels.enabled() ? " (mtlora.fusions=false)" : " (jvm kernels off)"));
+    row(out, "replayed forwards", ForwardRunner.enabled() ? "evaluation (from the second run of a shape on)"
+        : "none (mtlora.replay=false)");
     row(out, "javacpp maxbytes", limit(Pointer.maxBytes()));
     row(out, "javacpp maxphysicalbytes", limit(Pointer.maxPhysicalBytes()));
     row(out, "javacpp in use", mib(Pointer.totalBytes()) + " (process RSS " + mib(Pointer.physicalBytes()) + ")");

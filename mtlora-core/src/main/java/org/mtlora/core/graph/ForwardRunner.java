@@ -1,6 +1,7 @@
 package org.mtlora.core.graph;
 
 import com.google.common.base.Preconditions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -12,8 +13,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * BufferCache}) and records its ops; a later run whose placeholders have the same shapes and data types, asking for the
  * same outputs, replays them ({@link ReplayPlan}): the same ops with the same arguments, kernels and memory, in the
  * same order, so the same bits, without SameDiff's per-op bookkeeping. Anything else runs through the session as
- * before: other shapes (recorded anew), a graph with listeners (they see every op), a graph whose ops do not replay
- * exactly, and every run when {@code -Dmtlora.replay=false} ({@link #REPLAY_PROPERTY}).
+ * before: the first run of other shapes or outputs (recorded too; the last {@value #MAX_PLANS} plans are kept), a graph
+ * with listeners (they see every op), a graph whose ops do not replay exactly, and every run when {@code
+ * -Dmtlora.replay=false} ({@link #REPLAY_PROPERTY}).
  *
  * <p>The returned arrays are the caller's (copied out of the run's arena). One run at a time: concurrent callers wait.
  */
@@ -21,10 +23,19 @@ public final class ForwardRunner {
   /** System property that turns replaying off ({@code -Dmtlora.replay=false}); read at each run. */
   public static final String REPLAY_PROPERTY = "mtlora.replay";
 
+  /**
+   * Plans kept, most recently used last: an evaluation loop alternates the batch size and the last, smaller batch
+   * of a data set.
+   */
+  static final int MAX_PLANS = 4;
+
   private final SameDiff sd;
-  /** The plan of the last recorded run, or null; replayed by {@link #session}. */
-  private ReplayPlan plan;
+  /** Recorded plans, least recently used first; at most {@link #MAX_PLANS}. */
+  private final List<ReplayPlan> plans = new ArrayList<>();
+  /** Replays every plan (fusions keep one run's state, found once per graph); null until a plan is recorded. */
   private KernelSession session;
+  /** The plan that ran or was recorded in the last run, or null when it went through the session alone. */
+  private ReplayPlan last;
   private long replays;
 
   /** A runner of {@code sd}'s forward pass. */
@@ -43,7 +54,8 @@ public final class ForwardRunner {
     Preconditions.checkArgument(maxCacheBytes >= 0, "maxCacheBytes must be >= 0, got %s", maxCacheBytes);
     List<String> names = List.copyOf(outputs);
     try (Arena arena = new Arena()) { // new buffers without zero-filling; the outputs copied out before it closes
-      if (!replaying() || !sd.getListeners().isEmpty()) {
+      if (!enabled() || !sd.getListeners().isEmpty()) {
+        last = null;
         SessionMemory.boundCache(sd, maxCacheBytes, arena);
         try {
           return arena.escapeAll(sd.output(placeholders, names));
@@ -53,17 +65,29 @@ public final class ForwardRunner {
       }
       BufferCache memory = new BufferCache(maxCacheBytes, arena);
       try {
-        if (plan != null && plan.matches(names, placeholders)) {
-          replays++;
-          return arena.escapeAll(plan.run(session, memory, placeholders));
+        for (ReplayPlan plan : plans) {
+          if (plan.matches(names, placeholders)) {
+            plans.remove(plan);
+            plans.add(plan);
+            last = plan;
+            replays++;
+            return arena.escapeAll(plan.run(session, memory, placeholders));
+          }
         }
         KernelSession recorder = new KernelSession(sd);
         recorder.setMmgr(memory);
         ReplayPlan[] recorded = new ReplayPlan[1];
         Map<String, INDArray> out = arena.escapeAll(recorder.record(names, placeholders, recorded));
-        forget();
-        plan = recorded[0];
-        session = plan == null ? null : new KernelSession(sd);
+        last = recorded[0];
+        if (last != null) {
+          plans.add(last);
+          if (plans.size() > MAX_PLANS) {
+            plans.remove(0).close();
+          }
+          if (session == null) {
+            session = new KernelSession(sd);
+          }
+        }
         return out;
       } finally {
         memory.close();
@@ -72,9 +96,12 @@ public final class ForwardRunner {
     }
   }
 
-  /** Whether runs with the shapes of the last recorded one are replayed (false: every run goes through SameDiff). */
+  /**
+   * Whether a run like the last one (placeholders of the same shapes and data types, the same outputs) is replayed:
+   * false when its ops could not be planned, or replaying is off.
+   */
   public synchronized boolean replays() {
-    return plan != null && replaying();
+    return last != null && enabled();
   }
 
   /** How many runs were replayed so far. */
@@ -82,26 +109,25 @@ public final class ForwardRunner {
     return replays;
   }
 
-  /** Ops a replayed run executes (0 without a plan). */
+  /** Ops the last run's plan executes (0 without one). */
   synchronized int plannedOps() {
-    return plan == null ? 0 : plan.size();
+    return last == null ? 0 : last.size();
   }
 
-  /** Reshapes a replayed run makes without a copy (0 without a plan). */
+  /** Reshapes the last run's plan makes without a copy (0 without one). */
   synchronized int sharedReshapes() {
-    return plan == null ? 0 : plan.sharedReshapes();
+    return last == null ? 0 : last.sharedReshapes();
   }
 
-  /** Drops the recorded plan and its native op contexts; the next run records again. */
+  /** Drops the recorded plans and their native op contexts; the next runs record again. */
   public synchronized void forget() {
-    if (plan != null) {
-      plan.close();
-    }
-    plan = null;
-    session = null;
+    plans.forEach(ReplayPlan::close);
+    plans.clear();
+    last = null;
   }
 
-  private static boolean replaying() {
+  /** Whether runners replay recorded runs: unless {@code -Dmtlora.replay=false} ({@link #REPLAY_PROPERTY}). */
+  public static boolean enabled() {
     return !"false".equalsIgnoreCase(System.getProperty(REPLAY_PROPERTY, "true"));
   }
 }

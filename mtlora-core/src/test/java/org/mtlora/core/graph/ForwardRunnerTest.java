@@ -101,7 +101,7 @@ class ForwardRunnerTest {
   }
 
   @Test
-  void anotherShapeOrOutputListRecordsAgain() {
+  void anotherShapeOrOutputListIsRecordedAndKept() {
     SameDiff sd = block();
     ForwardRunner runner = new ForwardRunner(sd);
     INDArray small = input(8, 4);
@@ -114,11 +114,20 @@ class ForwardRunnerTest {
     assertSameBits(expectedLarge, runner.output(Map.of("x", large), OUTPUTS, 1 << 20));
     assertEquals(1, runner.replayedRuns());
     assertSameBits(expectedSmall, runner.output(Map.of("x", small), OUTPUTS, 1 << 20));
-    assertEquals(1, runner.replayedRuns());
+    assertEquals(2, runner.replayedRuns(), "the first shape's plan is kept");
 
     Map<String, INDArray> hiddenOnly = runner.output(Map.of("x", small), List.of("hidden"), 1 << 20);
-    assertEquals(1, runner.replayedRuns(), "another output list is recorded, not replayed");
+    assertEquals(2, runner.replayedRuns(), "another output list is recorded, not replayed");
     assertArrayEquals(expectedSmall.get("hidden").data().asFloat(), hiddenOnly.get("hidden").data().asFloat(), 0f);
+
+    // the least recently used plan goes when a fifth is recorded: here the large input's
+    for (long rows : new long[] {3, 4}) {
+      runner.output(Map.of("x", input(rows, 6)), OUTPUTS, 1 << 20);
+    }
+    runner.output(Map.of("x", small), OUTPUTS, 1 << 20);
+    assertEquals(3, runner.replayedRuns());
+    assertSameBits(expectedLarge, runner.output(Map.of("x", large), OUTPUTS, 1 << 20));
+    assertEquals(3, runner.replayedRuns(), "recorded again after the fifth plan pushed it out");
   }
 
   @Test
