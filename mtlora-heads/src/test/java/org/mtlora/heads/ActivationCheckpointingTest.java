@@ -1,5 +1,6 @@
 package org.mtlora.heads;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +10,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.mtlora.core.adapter.AdapterConfig;
+import org.mtlora.core.graph.ForwardRunner;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.train.LrSchedule;
@@ -48,6 +50,57 @@ class ActivationCheckpointingTest {
   private static TrainableGraph.Pass pass(SegmentChain chain, Map<String, INDArray> batch) {
     Map<String, INDArray> feed = new java.util.HashMap<>(batch);
     feed.putAll(chain.masks().sample(2, SEED, 4, DataType.FLOAT));
+    return chain.forwardBackward(feed);
+  }
+
+  /**
+   * From the second step on, the gradient functions replay their first run's ops (ForwardRunner): three steps with
+   * other dropout and drop-path masks each give the losses, batch-norm statistics and gradients of steps through
+   * SameDiff's session, bit for bit, for the whole graph and for block segments.
+   */
+  @Test
+  void replayedStepsGiveTheSessionsBits() {
+    MultiTaskModel model = TrainerTest.tinyModel();
+    ParameterRegistry params = registry(model);
+    Map<String, INDArray> batch = TrainerTest.batch(model, 9);
+    for (ActivationCheckpointing mode : List.of(ActivationCheckpointing.NONE, ActivationCheckpointing.BLOCK)) {
+      List<TrainableGraph.Pass> expected = new java.util.ArrayList<>();
+      System.setProperty(ForwardRunner.REPLAY_PROPERTY, "false");
+      try {
+        SegmentChain session = model.trainingGraph(params, DataType.FLOAT, mode);
+        for (int step = 0; step < 3; step++) {
+          expected.add(pass(session, batch, step));
+          session.releaseMemory();
+        }
+      } finally {
+        System.clearProperty(ForwardRunner.REPLAY_PROPERTY);
+      }
+      SegmentChain chain = model.trainingGraph(params, DataType.FLOAT, mode);
+      for (int step = 0; step < 3; step++) {
+        TrainableGraph.Pass got = pass(chain, batch, step);
+        TrainableGraph.Pass want = expected.get(step);
+        String where = mode.label() + " step " + step;
+        assertEquals(want.totalLoss(), got.totalLoss(), 0.0, where);
+        List<INDArray> wantStats = List.copyOf(want.extras().values());
+        List<INDArray> gotStats = List.copyOf(got.extras().values());
+        for (int i = 0; i < wantStats.size(); i++) {
+          assertArrayEquals(wantStats.get(i).data().asFloat(), gotStats.get(i).data().asFloat(), 0f, where);
+        }
+        assertEquals(want.gradients().keySet(), got.gradients().keySet(), where);
+        want.gradients().forEach((name, g) -> {
+          if (g != null) {
+            assertArrayEquals(g.data().asFloat(), got.gradients().get(name).data().asFloat(), 0f, where + " " + name);
+          }
+        });
+        chain.releaseMemory();
+      }
+      assertTrue(chain.replayedRuns() >= 2, mode.label() + ": " + chain.replayedRuns() + " replayed runs");
+    }
+  }
+
+  private static TrainableGraph.Pass pass(SegmentChain chain, Map<String, INDArray> batch, long step) {
+    Map<String, INDArray> feed = new java.util.HashMap<>(batch);
+    feed.putAll(chain.masks().sample(2, SEED, step, DataType.FLOAT));
     return chain.forwardBackward(feed);
   }
 

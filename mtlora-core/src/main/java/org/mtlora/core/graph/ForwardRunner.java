@@ -65,30 +65,7 @@ public final class ForwardRunner {
       }
       BufferCache memory = new BufferCache(maxCacheBytes, arena);
       try {
-        for (ReplayPlan plan : plans) {
-          if (plan.matches(names, placeholders)) {
-            plans.remove(plan);
-            plans.add(plan);
-            last = plan;
-            replays++;
-            return arena.escapeAll(plan.run(session, memory, placeholders));
-          }
-        }
-        KernelSession recorder = new KernelSession(sd);
-        recorder.setMmgr(memory);
-        ReplayPlan[] recorded = new ReplayPlan[1];
-        Map<String, INDArray> out = arena.escapeAll(recorder.record(names, placeholders, recorded));
-        last = recorded[0];
-        if (last != null) {
-          plans.add(last);
-          if (plans.size() > MAX_PLANS) {
-            plans.remove(0).close();
-          }
-          if (session == null) {
-            session = new KernelSession(sd);
-          }
-        }
-        return out;
+        return arena.escapeAll(replayOrRecord(placeholders, names, memory));
       } finally {
         memory.close();
         System.gc(); // what SessionMemory#release does: off-heap memory outside the arena is freed on collection
@@ -97,11 +74,67 @@ public final class ForwardRunner {
   }
 
   /**
+   * As {@link #output(Map, List, long)}, the run's new arrays taken from {@code arena}, which the caller owns: copy
+   * out what the result holds before resetting it ({@link Arena#escape}), and collect garbage as between any runs
+   * ({@link SessionMemory#release}). Returns null, having run nothing, where a run goes through SameDiff's session
+   * (replaying off, listeners): run it there.
+   */
+  public synchronized Map<String, INDArray> outputInArena(Map<String, INDArray> placeholders, List<String> outputs,
+      long maxCacheBytes, Arena arena) {
+    Preconditions.checkArgument(maxCacheBytes >= 0, "maxCacheBytes must be >= 0, got %s", maxCacheBytes);
+    Preconditions.checkNotNull(arena, "arena");
+    if (!enabled() || !sd.getListeners().isEmpty()) {
+      last = null;
+      return null;
+    }
+    BufferCache memory = new BufferCache(maxCacheBytes, arena);
+    try {
+      return replayOrRecord(placeholders, List.copyOf(outputs), memory);
+    } finally {
+      memory.close();
+    }
+  }
+
+  /** Replays the plan that matches, or runs through a recording session and keeps its plan. */
+  private Map<String, INDArray> replayOrRecord(Map<String, INDArray> placeholders, List<String> names,
+      BufferCache memory) {
+    for (ReplayPlan plan : plans) {
+      if (plan.matches(names, placeholders)) {
+        plans.remove(plan);
+        plans.add(plan);
+        last = plan;
+        replays++;
+        return plan.run(session, memory, placeholders);
+      }
+    }
+    KernelSession recorder = new KernelSession(sd);
+    recorder.setMmgr(memory);
+    ReplayPlan[] recorded = new ReplayPlan[1];
+    Map<String, INDArray> out = recorder.record(names, placeholders, recorded);
+    last = recorded[0];
+    if (last != null) {
+      plans.add(last);
+      if (plans.size() > MAX_PLANS) {
+        plans.remove(0).close();
+      }
+      if (session == null) {
+        session = new KernelSession(sd);
+      }
+    }
+    return out;
+  }
+
+  /**
    * Whether a run like the last one (placeholders of the same shapes and data types, the same outputs) is replayed:
    * false when its ops could not be planned, or replaying is off.
    */
   public synchronized boolean replays() {
     return last != null && enabled();
+  }
+
+  /** The graph this runner runs. */
+  public SameDiff graph() {
+    return sd;
   }
 
   /** How many runs were replayed so far. */

@@ -54,6 +54,21 @@ public final class Gradients {
    */
   public static OutAndGrad calculate(SameDiff sd, Map<String, INDArray> placeholders, Collection<String> outputs,
       Collection<String> wrt) {
+    return calculate(sd, null, 0, null, placeholders, outputs, wrt);
+  }
+
+  /**
+   * As {@link #calculate(SameDiff, Map, Collection, Collection)}, the gradient function run by {@code runner}: its
+   * later runs with the same shapes replay the first one's ops ({@link ForwardRunner}), with new arrays from {@code
+   * arena} (copy out what the result holds before resetting it) and at most {@code maxCacheBytes} of released ones
+   * kept for reuse. Where the runner does not replay (listeners, {@code -Dmtlora.replay=false}) the run goes through
+   * the gradient function's session, as {@link SessionMemory#boundCache} set it up.
+   *
+   * @param runner a runner of {@code sd}'s gradient function, or null to run it through its session
+   * @throws IllegalArgumentException if {@code runner} runs another graph
+   */
+  public static OutAndGrad calculate(SameDiff sd, ForwardRunner runner, long maxCacheBytes, Arena arena,
+      Map<String, INDArray> placeholders, Collection<String> outputs, Collection<String> wrt) {
     SameDiff grad = sd.getFunction("grad");
     Preconditions.checkState(grad != null, "the graph has no gradient function: call Gradients.prepare first");
     List<String> names = new ArrayList<>(outputs);
@@ -68,7 +83,13 @@ public final class Gradients {
     }
     grad.setEnableCache(true); // sd.calculateGradients* turn it off; on, the session releases arrays once used
     grad.setListeners(sd.getListeners());
-    Map<String, INDArray> values = grad.output(placeholders, null, names.toArray(new String[0]));
+    Map<String, INDArray> replayed = null;
+    if (runner != null) {
+      Preconditions.checkArgument(runner.graph() == grad, "the runner runs another graph than the gradient function");
+      replayed = runner.outputInArena(placeholders, names, maxCacheBytes, arena);
+    }
+    Map<String, INDArray> values =
+        replayed != null ? replayed : grad.output(placeholders, null, names.toArray(new String[0]));
     Map<String, INDArray> outs = new HashMap<>();
     outputs.forEach(name -> outs.put(name, values.get(name)));
     Map<String, INDArray> grads = new HashMap<>();

@@ -4,12 +4,12 @@ import com.google.common.collect.ImmutableSet;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.nd4j.autodiff.functions.DifferentialFunction;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
@@ -32,7 +32,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * tracking, output-shape calls, bookkeeping by frame and iteration).
  *
  * <p>A plan is only built ({@link #of}) where replaying is exact: every op is on a list of ops whose output shapes follow
- * from their input shapes and arguments ({@link #SHAPE_STATIC}), its integer inputs are constants, there is no control
+ * from their input shapes and arguments ({@link #SHAPE_STATIC}), every integer input that may shape an output is the
+ * same in every run (a constant, or computed from constants and shapes alone), there is no control
  * flow, and each output was allocated by the session. Otherwise {@link #of} returns null and every run goes through the
  * session.
  */
@@ -41,11 +42,31 @@ final class ReplayPlan {
    * Ops whose output shapes depend only on their input shapes and arguments (with integer inputs held constant): those
    * of this project's evaluation graphs. An op outside this list keeps a graph on SameDiff's session.
    */
-  static final ImmutableSet<String> SHAPE_STATIC = ImmutableSet.of(
+  static final ImmutableSet<String> SHAPE_STATIC = ImmutableSet.<String>builder().add(
       "add", "add_scalar", "subtract", "multiply", "divide", "mul_scalar", "sub_scalar", "div_scalar", "rsub_scalar",
-      "pow", "neg", "erfc", "erf", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "abs", "square",
-      "matmul", "softmax", "reduce_mean", "reduce_sum", "reduce_max", "permute", "reshape", "concat", "gather",
-      "unstack", "stack", "identity", "transpose", "expand_dims", "squeeze", "tile", "cast", "pad");
+      "pow", "neg", "erfc", "erf", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "abs", "square", "sign",
+      "maximum", "matmul", "softmax", "log_softmax", "reduce_mean", "reduce_sum", "reduce_max", "permute", "reshape",
+      "concat", "gather", "unstack", "stack", "identity", "transpose", "expand_dims", "squeeze", "tile", "cast", "pad",
+      "fill", "onehot", "shape_of", "size_at", "greaterthanorequal_scalar", "notequals_scalar")
+      // the backward ops of training graphs' gradient functions
+      .add("add_bp", "subtract_bp", "multiply_bp", "divide_bp", "matmul_bp", "concat_bp", "reduce_sum_bp",
+          "reduce_mean_bp", "softmax_bp", "log_softmax_bp", "thresholdedrelu_bp", "tanh_bp")
+      // this project's ops (org.mtlora.core.nn), each a native op with its own backward
+      .add("mtlora_frozen_weight_matmul", "mtlora_row_permutation", "mtlora_broadcast_product",
+          "mtlora_broadcast_sum", "mtlora_equal_shape_sum", "mtlora_row_centring", "mtlora_column_centring",
+          "mtlora_column_mean", "mtlora_mask_product", "mtlora_relu", "mtlora_gelu_product", "mtlora_no_gradient")
+      .build();
+
+  /** Ops whose outputs depend on their inputs' shapes alone: the same in every run of a plan. */
+  private static final ImmutableSet<String> SHAPE_ONLY = ImmutableSet.of("shape_of", "size_at");
+
+  /**
+   * Ops of {@link #SHAPE_STATIC} whose output shapes never depend on the values of their inputs (element-wise ones
+   * and those that index with an array), so that they may read integer or boolean arrays computed in the run; so may
+   * {@code onehot}'s first input (the indices; the depth is an argument).
+   */
+  private static final ImmutableSet<String> VALUES_KEEP_SHAPE = ImmutableSet.of("add", "subtract", "multiply",
+      "divide", "maximum", "cast", "gather", "add_bp", "subtract_bp", "multiply_bp", "divide_bp");
 
   /**
    * Whether {@code op} is executed from its context alone (its inputs, arguments and allocated outputs), as SameDiff's
@@ -120,14 +141,16 @@ final class ReplayPlan {
     List<int[]> outputsOf = new ArrayList<>();
     List<Kind> kinds = new ArrayList<>();
     Map<Integer, Boolean> wholeRowMajor = new HashMap<>(); // slots whose arrays a reshape may share
+    Set<String> sameInEveryRun = new HashSet<>(); // constants, and what follows from them and from shapes alone
     for (Recorded r : recorded) {
       DifferentialFunction op = r.op();
       SameDiffOp sdo = sd.getOps().get(op.getOwnName());
-      if (sdo == null || !replayable(sd, op, sdo, r.outputs())) {
+      if (sdo == null || !replayable(op, sdo, r.outputs())) {
         return null;
       }
       List<String> in = sdo.getInputsToOp() == null ? List.of() : sdo.getInputsToOp();
       int[] inSlots = new int[in.size()];
+      boolean fixedInputs = true;
       for (int i = 0; i < inSlots.length; i++) {
         String name = in.get(i);
         Integer s = slots.get(name);
@@ -139,8 +162,17 @@ final class ReplayPlan {
           s = slots.size();
           slots.put(name, s);
           stored.put(name, s);
+          if (type == VariableType.CONSTANT) {
+            sameInEveryRun.add(name);
+          }
         }
         inSlots[i] = s;
+        boolean fixed = sameInEveryRun.contains(name);
+        fixedInputs &= fixed;
+        if (!fixed && !sd.getVariable(name).dataType().isFPType() && !VALUES_KEEP_SHAPE.contains(op.opName())
+            && !SHAPE_ONLY.contains(op.opName()) && !(i == 0 && op.opName().equals("onehot"))) {
+          return null; // integers computed from the run's values could change an output's shape
+        }
       }
       List<String> out = sdo.getOutputsOfOp();
       int[] outSlots = new int[out.size()];
@@ -150,6 +182,9 @@ final class ReplayPlan {
         }
         outSlots[i] = slots.size();
         slots.put(out.get(i), outSlots[i]);
+        if (fixedInputs || SHAPE_ONLY.contains(op.opName())) {
+          sameInEveryRun.add(out.get(i));
+        }
       }
       Kind kind = op instanceof Identity ? Kind.IDENTITY
           : sharesBuffer(op, inSlots, r.outputs(), wholeRowMajor) ? Kind.RESHAPE : Kind.EXECUTE;
@@ -237,7 +272,7 @@ final class ReplayPlan {
   }
 
   /** Whether {@code op}, as it ran with {@code outputs}, can be replayed exactly. */
-  private static boolean replayable(SameDiff sd, DifferentialFunction op, SameDiffOp sdo, INDArray[] outputs) {
+  private static boolean replayable(DifferentialFunction op, SameDiffOp sdo, INDArray[] outputs) {
     if (!SHAPE_STATIC.contains(op.opName()) || sdo.getOutputsOfOp() == null || outputs == null
         || outputs.length != sdo.getOutputsOfOp().size()) {
       return false;
@@ -251,16 +286,8 @@ final class ReplayPlan {
     if (op instanceof Identity) {
       return inputs == 1 && outputs.length == 1;
     }
-    if (!(op instanceof DynamicCustomOp) && !(op instanceof Op && !(op instanceof CustomOp) && inputs == 1)) {
-      return false; // a legacy op reads a second input as an axis or a scalar that the session sets on the op
-    }
-    for (int i = 0; i < inputs; i++) {
-      SDVariable v = sd.getVariable(sdo.getInputsToOp().get(i));
-      if (!v.dataType().isFPType() && v.getVariableType() != VariableType.CONSTANT) {
-        return false; // an integer input computed in the run could change an output's shape
-      }
-    }
-    return true;
+    // a legacy op with a second input reads it as an axis or a scalar that the session sets on the op
+    return op instanceof DynamicCustomOp || (op instanceof Op && !(op instanceof CustomOp) && inputs == 1);
   }
 
   /** Whether a run asking for {@code names} from {@code feed} can be replayed by this plan. */

@@ -6,12 +6,14 @@ import com.google.common.collect.ImmutableMap;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.ObjIntConsumer;
 import org.mtlora.core.graph.Arena;
+import org.mtlora.core.graph.ForwardRunner;
 import org.mtlora.core.graph.Gradients;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.graph.RandomMasks;
@@ -93,6 +95,8 @@ public final class SegmentChain implements TrainableGraph {
    * arena for the sessions' new buffers").
    */
   private final Arena arena = new Arena();
+  /** Runners of the body segments' forward graphs and of the gradient functions, by graph (identity). */
+  private final Map<SameDiff, ForwardRunner> runners = new IdentityHashMap<>();
   /** Trainable parameter names per graph: body segments in order, then the loss segment. */
   private final ImmutableList<ImmutableList<String>> trainable;
   /** Body segments up to and including this index hold no trainable parameter: their backward is skipped. */
@@ -232,6 +236,25 @@ public final class SegmentChain implements TrainableGraph {
     return out;
   }
 
+  /**
+   * How many runs of the segments' forward graphs and gradient functions were replayed so far: from the second step
+   * on, each replays the ops its first run recorded ({@link ForwardRunner}), unless {@code -Dmtlora.replay=false} or a
+   * graph has listeners.
+   */
+  public long replayedRuns() {
+    return runners.values().stream().mapToLong(ForwardRunner::replayedRuns).sum();
+  }
+
+  /** The runner of {@code sd}'s gradient function, created on first use. */
+  private ForwardRunner gradientRunner(SameDiff sd) {
+    return forwardRunner(sd.getFunction("grad"));
+  }
+
+  /** The runner of {@code sd}, created on first use. */
+  private ForwardRunner forwardRunner(SameDiff sd) {
+    return runners.computeIfAbsent(sd, ForwardRunner::new);
+  }
+
   private GraphContext context(int k) {
     return k < body.size() ? body.get(k).context() : last.context();
   }
@@ -247,7 +270,9 @@ public final class SegmentChain implements TrainableGraph {
       List<String> names = new ArrayList<>();
       s.outputs().values().forEach(o -> names.add(o.variable().name()));
       SessionMemory.boundCache(sd, TRAINING_CACHE_BYTES, arena);
-      Map<String, INDArray> out = escape(sd.output(placeholders(sd, feed), names));
+      Map<String, INDArray> ph = placeholders(sd, feed);
+      Map<String, INDArray> replayed = forwardRunner(sd).outputInArena(ph, names, TRAINING_CACHE_BYTES, arena);
+      Map<String, INDArray> out = escape(replayed != null ? replayed : sd.output(ph, names));
       s.outputs().forEach((name, o) -> boundaries.put(name, out.get(o.variable().name())));
       release(sd);
     }
@@ -261,7 +286,8 @@ public final class SegmentChain implements TrainableGraph {
     names.addAll(last.extraOutputs());
     List<String> wrt = differentiate(body.size(), last.inputs());
     SessionMemory.boundCache(sd, TRAINING_CACHE_BYTES, arena);
-    OutAndGrad res = Gradients.calculate(sd, placeholders(sd, feed), names, wrt);
+    OutAndGrad res = Gradients.calculate(sd, gradientRunner(sd), TRAINING_CACHE_BYTES, arena, placeholders(sd, feed),
+        names, wrt);
     Map<String, INDArray> outputs = escape(res.getOutputs());
     double total = outputs.get(last.totalLoss().name()).getDouble(0);
     ImmutableMap.Builder<String, Double> taskLosses = ImmutableMap.builder();
@@ -287,8 +313,8 @@ public final class SegmentChain implements TrainableGraph {
         ph.put(SEED_PREFIX + name, g != null ? g : Nd4j.zerosLike(boundaries.get(name)));
       }
       SessionMemory.boundCache(bsd, TRAINING_CACHE_BYTES, arena);
-      Map<String, INDArray> g =
-          escape(Gradients.calculate(bsd, ph, List.of(), differentiate(k, s.inputs())).getGradients());
+      Map<String, INDArray> g = escape(Gradients.calculate(bsd, gradientRunner(bsd), TRAINING_CACHE_BYTES, arena, ph,
+          List.of(), differentiate(k, s.inputs())).getGradients());
       collect(g, trainable.get(k), s.inputs(), gradients, upstream);
       s.outputs().keySet().forEach(boundaries::remove);
       release(bsd);

@@ -188,22 +188,34 @@ class ForwardRunnerTest {
   }
 
   @Test
-  void aPlanOnlyHoldsOpsWhoseShapesFollowFromTheirInputs() {
+  void aPlanOnlyHoldsOpsWhoseShapesFollowFromTheirInputShapes() {
     SameDiff sd = SameDiff.create();
     SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 6);
     SDVariable shape = sd.constant("shape", Nd4j.createFromArray(-1L, 3L));
-    SDVariable computedShape = sd.shape(x); // an integer array computed in the run
     sd.identity("a", x.reshape(shape));
-    sd.identity("b", x.add(1.0).reshape(computedShape));
+    sd.identity("b", x.add(1.0).reshape(sd.shape(x).mul(sd.constant(Nd4j.createFromArray(2L, 1L))).div(
+        sd.constant(Nd4j.createFromArray(1L, 2L))))); // [2n, 3]: computed from x's shape, the same in every run
+    SDVariable count = x.max().castTo(DataType.INT64).reshape(1); // from x's values
+    sd.identity("c", sd.fill(count, DataType.FLOAT, 1.0));
     ForwardRunner runner = new ForwardRunner(sd);
     INDArray in = Nd4j.linspace(1, 24, 24, DataType.FLOAT).reshape(4, 6);
     runner.output(Map.of("x", in), List.of("a"), 0);
     assertTrue(runner.replays(), "a reshape to a constant shape replays");
     assertEquals(0, runner.sharedReshapes(), "a placeholder's buffer is the caller's: its reshape is a copy");
-    assertEquals(Nd4j.createFromArray(new long[] {8, 3}).toString(),
-        Nd4j.createFromArray(runner.output(Map.of("x", in), List.of("a"), 0).get("a").shape()).toString());
-    runner.output(Map.of("x", in), List.of("b"), 0);
-    assertFalse(runner.replays(), "shape_of, and a reshape to its result, do not");
+    assertArrayEquals(new long[] {8, 3}, runner.output(Map.of("x", in), List.of("a"), 0).get("a").shape());
+    assertEquals(1, runner.replayedRuns());
+
+    INDArray b = runner.output(Map.of("x", in), List.of("b"), 0).get("b");
+    assertTrue(runner.replays(), "a reshape to a shape computed from shapes replays");
+    assertArrayEquals(new long[] {8, 3}, b.shape());
+    assertArrayEquals(new long[] {8, 3}, runner.output(Map.of("x", in), List.of("b"), 0).get("b").shape());
+    assertEquals(2, runner.replayedRuns());
+
+    assertArrayEquals(new long[] {24}, runner.output(Map.of("x", in), List.of("c"), 0).get("c").shape());
+    assertFalse(runner.replays(), "fill to a length computed from x's values does not");
+    INDArray other = in.mul(0.5); // the largest value 12: another length, through the session again
+    assertArrayEquals(new long[] {12}, runner.output(Map.of("x", other), List.of("c"), 0).get("c").shape());
+    assertEquals(2, runner.replayedRuns());
   }
 
   @Test

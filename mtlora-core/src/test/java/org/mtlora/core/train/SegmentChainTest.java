@@ -1,5 +1,6 @@
 package org.mtlora.core.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.mtlora.core.graph.ForwardRunner;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.nn.Linear;
 import org.mtlora.core.graph.RandomMasks;
@@ -135,6 +137,45 @@ class SegmentChainTest {
       assertEquals(expectedSecond.gradients().get(name), second.gradients().get(name), name);
     }
     assertEquals(expectedSecond.totalLoss(), second.totalLoss(), 0.0);
+  }
+
+  /**
+   * From the second step on, each gradient function and body forward replays the ops its first run recorded
+   * (ForwardRunner): the same losses and gradients, bit for bit, as steps through SameDiff's session, for the whole
+   * graph and the split chain, and for another input than the recorded one.
+   */
+  @Test
+  void laterStepsReplayTheFirstStepsOpsWithTheSessionsBits() {
+    ParameterRegistry r = registry();
+    INDArray other = input().mul(-2.5).add(0.3);
+    for (boolean splitChain : new boolean[] {false, true}) {
+      List<TrainableGraph.Pass> expected = new java.util.ArrayList<>();
+      System.setProperty(ForwardRunner.REPLAY_PROPERTY, "false");
+      try {
+        SegmentChain session = splitChain ? split(r) : whole(r);
+        for (INDArray x : List.of(input(), other, input())) {
+          expected.add(session.forwardBackward(Map.of("x", x)));
+          session.releaseMemory();
+        }
+        assertEquals(0, session.replayedRuns());
+      } finally {
+        System.clearProperty(ForwardRunner.REPLAY_PROPERTY);
+      }
+      SegmentChain chain = splitChain ? split(r) : whole(r);
+      int i = 0;
+      for (INDArray x : List.of(input(), other, input())) {
+        TrainableGraph.Pass pass = chain.forwardBackward(Map.of("x", x));
+        assertEquals(expected.get(i).totalLoss(), pass.totalLoss(), 0.0);
+        for (String name : List.of("w1", "w2")) {
+          assertArrayEquals(expected.get(i).gradients().get(name).data().asDouble(),
+              pass.gradients().get(name).data().asDouble(), 0.0, name + " in step " + i);
+        }
+        chain.releaseMemory();
+        i++;
+      }
+      // steps 2 and 3 replay each gradient function, and the split chain's body forward
+      assertEquals(splitChain ? 6 : 2, chain.replayedRuns());
+    }
   }
 
   @Test
