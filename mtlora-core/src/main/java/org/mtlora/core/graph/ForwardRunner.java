@@ -8,7 +8,9 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Runs a graph forward, again and again: what an evaluation loop or a predictor does. The first run goes through the
+ * Runs a graph forward, again and again: what an evaluation loop or a predictor does, and a training loop with each
+ * step's gradient function (a graph whose forward computes the gradients; {@link Gradients#calculate(SameDiff,
+ * ForwardRunner, long, Arena, Map, java.util.Collection, java.util.Collection)}). The first run goes through the
  * session every run of this project uses ({@link KernelSession}, its memory from an {@link Arena} through a {@link
  * BufferCache}) and records its ops; a later run whose placeholders have the same shapes and data types, asking for the
  * same outputs, replays them ({@link ReplayPlan}): the same ops with the same arguments, kernels and memory, in the
@@ -17,7 +19,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * with listeners (they see every op), a graph whose ops do not replay exactly, and every run when {@code
  * -Dmtlora.replay=false} ({@link #REPLAY_PROPERTY}).
  *
- * <p>The returned arrays are the caller's (copied out of the run's arena). One run at a time: concurrent callers wait.
+ * <p>{@link #output} returns arrays of the caller's (copied out of the run's arena); {@link #outputInArena} leaves them
+ * in the caller's arena. One run at a time: concurrent callers wait.
  */
 public final class ForwardRunner {
   /** System property that turns replaying off ({@code -Dmtlora.replay=false}); read at each run. */
