@@ -19,6 +19,7 @@ import org.mtlora.core.adapter.AdapterConfig;
 import org.mtlora.core.adapter.LoraSize;
 import org.mtlora.core.adapter.Method;
 import org.mtlora.core.adapter.StageAdapters;
+import org.mtlora.core.graph.ForwardRunner;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
@@ -128,6 +129,35 @@ public class TrainerTest {
     // Everything trainable moves except the B matrix of the very last block's shared fc2 adapter: no loss reads that
     // stream, so it gets no gradient, and weight decay keeps zero at zero (its A matrix still decays).
     assertEquals(List.of("backbone.layers.1.blocks.0.mlp.fc2.lora_shared_B"), unmoved);
+  }
+
+  /**
+   * Training with replayed steps (ForwardRunner, from the second step on) ends where training through SameDiff's
+   * session ends: the same losses at every step and the same trainable weights, bit for bit — so replayed steps read
+   * the weights the optimiser has just updated.
+   */
+  @Test
+  void replayedStepsTrainAsStepsThroughTheSession() throws Exception {
+    BatchSource data = step -> batch(tinyModel(), 200 + step % 2);
+    List<List<Double>> losses = new ArrayList<>();
+    List<ParameterRegistry> trained = new ArrayList<>();
+    for (boolean replay : new boolean[] {false, true}) {
+      System.setProperty(ForwardRunner.REPLAY_PROPERTY, String.valueOf(replay));
+      try {
+        Run run = newRun(6);
+        List<Double> seen = new ArrayList<>();
+        new Trainer(config(5, null), List.of(r -> seen.add(r.totalLoss()))).fit(run.graph(), data, null);
+        assertEquals(replay ? 4 : 0, run.graph().replayedRuns(), "steps 2-5 replayed");
+        losses.add(seen);
+        trained.add(run.params());
+      } finally {
+        System.clearProperty(ForwardRunner.REPLAY_PROPERTY);
+      }
+    }
+    assertEquals(losses.get(0), losses.get(1));
+    for (String name : trained.get(0).trainableNames()) {
+      assertArrayEquals(trained.get(0).get(name).data().asFloat(), trained.get(1).get(name).data().asFloat(), 0f, name);
+    }
   }
 
   @Test
