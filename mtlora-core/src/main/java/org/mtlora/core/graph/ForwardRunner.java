@@ -12,8 +12,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * step's gradient function (a graph whose forward computes the gradients; {@link Gradients#calculate(SameDiff,
  * ForwardRunner, long, Arena, Map, java.util.Collection, java.util.Collection)}). The first run goes through the
  * session every run of this project uses ({@link KernelSession}, its memory from an {@link Arena} through a {@link
- * BufferCache}) and records its ops; a later run whose placeholders have the same shapes and data types, asking for the
- * same outputs, replays them ({@link ReplayPlan}): the same ops with the same arguments, kernels and memory, in the
+ * BufferCache}) and records its ops; a later run whose placeholders, constants and variables have the same shapes,
+ * strides, orders and data types, asking for the same outputs, replays them ({@link ReplayPlan}): the same ops with the same arguments, kernels and memory, in the
  * same order, so the same bits, without SameDiff's per-op bookkeeping. Anything else runs through the session as
  * before: the first run of other shapes or outputs (recorded too; the last {@value #MAX_PLANS} plans are kept), a graph
  * with listeners (they see every op), a graph whose ops do not replay exactly, and every run when {@code
@@ -128,7 +128,7 @@ public final class ForwardRunner {
   }
 
   /**
-   * Whether a run like the last one (placeholders of the same shapes and data types, the same outputs) is replayed:
+   * Whether a run like the last one (arrays of the same shapes and data types, the same outputs) is replayed:
    * false when its ops could not be planned, or replaying is off.
    */
   public synchronized boolean replays() {

@@ -25,11 +25,11 @@ import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The ops of one forward run of a graph, in the order SameDiff's session ran them, with the shapes of their outputs and,
- * for every array, the step after which nothing reads it: a later run whose placeholders have the same shapes and data
- * types runs these steps directly ({@link #run}) — each op parameterised and executed exactly as {@link KernelSession}
- * does, outputs taken from and released to the same memory manager — without the session's per-op work (dependency
- * tracking, output-shape calls, bookkeeping by frame and iteration).
+ * The ops of one forward run of a graph, in the order SameDiff's session ran them, with the shapes of their outputs
+ * and, for every array, the step after which nothing reads it: a later run whose placeholders, constants and variables
+ * have the same shapes, strides, orders and data types runs these steps directly ({@link #run}) — each op parameterised
+ * and executed exactly as {@link KernelSession} does, outputs taken from and released to the same memory manager —
+ * without the session's per-op work (dependency tracking, output-shape calls, bookkeeping by frame and iteration).
  *
  * <p>A plan is only built ({@link #of}) where replaying is exact: every op is on a list of ops whose output shapes follow
  * from their input shapes and arguments ({@link #SHAPE_STATIC}), every integer input that may shape an output is the
@@ -108,8 +108,13 @@ final class ReplayPlan {
   private final Map<String, Integer> slots;
   /** Slots read from the graph at the start of each run (constants and variables), by name. */
   private final Map<String, Integer> stored;
-  /** Placeholder name → its recorded shape and data type. */
+  /** Placeholder name → its recorded shape, strides, order and data type. */
   private final Map<String, LongShapeDescriptor> placeholders;
+  /**
+   * The same for each constant and variable the plan reads: a variable's array may be replaced between runs (a chain
+   * sets its boundary inputs, of the batch's size, before each run).
+   */
+  private final Map<String, LongShapeDescriptor> storedShapes = new LinkedHashMap<>();
   private final int slotCount;
 
   private ReplayPlan(SameDiff sd, List<Step> steps, List<String> outputs, Map<String, Integer> slots,
@@ -120,6 +125,7 @@ final class ReplayPlan {
     this.outputSet = Set.copyOf(outputs);
     this.slots = slots;
     this.stored = stored;
+    stored.keySet().forEach(name -> storedShapes.put(name, sd.getArrForVarName(name).shapeDescriptor()));
     this.placeholders = placeholders;
     this.slotCount = slots.size();
   }
@@ -296,14 +302,23 @@ final class ReplayPlan {
       return false;
     }
     for (Map.Entry<String, INDArray> e : feed.entrySet()) {
-      LongShapeDescriptor want = placeholders.get(e.getKey());
-      INDArray arr = e.getValue();
-      if (want == null || arr == null || arr.dataType() != want.dataType()
-          || !Arrays.equals(arr.shape(), want.getShape())) {
+      if (!sameLayout(e.getValue(), placeholders.get(e.getKey()))) {
+        return false;
+      }
+    }
+    for (Map.Entry<String, LongShapeDescriptor> e : storedShapes.entrySet()) {
+      if (!sameLayout(sd.getArrForVarName(e.getKey()), e.getValue())) {
         return false;
       }
     }
     return true;
+  }
+
+  /** Whether {@code arr} has {@code recorded}'s shape, strides, order and data type. */
+  private static boolean sameLayout(INDArray arr, LongShapeDescriptor recorded) {
+    return recorded != null && arr != null && arr.dataType() == recorded.dataType()
+        && arr.ordering() == recorded.getOrder() && Arrays.equals(arr.shape(), recorded.getShape())
+        && Arrays.equals(arr.stride(), recorded.getStride());
   }
 
   /** How many ops a run executes. */

@@ -218,6 +218,28 @@ class ForwardRunnerTest {
     assertEquals(2, runner.replayedRuns());
   }
 
+  /** A variable whose array is replaced by one of another shape or order between runs: recorded anew, not replayed. */
+  @Test
+  void aVariableOfAnotherShapeOrOrderIsRecordedAnew() {
+    SameDiff sd = SameDiff.create();
+    Nd4j.getRandom().setSeed(12);
+    SDVariable v = sd.var("v", Nd4j.randn(DataType.FLOAT, 4, 24));
+    INDArray w = Nd4j.randn(DataType.FLOAT, 24, 48);
+    sd.identity("out", v.mmul(sd.constant("w", w)).add(1.0));
+    ForwardRunner runner = new ForwardRunner(sd);
+    for (INDArray value : List.of(Nd4j.randn(DataType.FLOAT, 4, 24), Nd4j.randn(DataType.FLOAT, 7, 24),
+        Nd4j.randn(DataType.FLOAT, 7, 24).dup('f'))) {
+      sd.getVariable("v").setArray(value);
+      INDArray expected = value.mmul(w).addi(1.0);
+      for (int run = 0; run < 2; run++) {
+        INDArray out = runner.output(Map.of(), List.of("out"), 1 << 20).get("out");
+        assertArrayEquals(expected.shape(), out.shape());
+        assertArrayEquals(expected.dup('c').data().asFloat(), out.dup('c').data().asFloat(), 1e-4f);
+      }
+    }
+    assertEquals(3, runner.replayedRuns(), "each array's second run replays; its first is recorded");
+  }
+
   @Test
   void refusesANegativeCacheBound() {
     ForwardRunner runner = new ForwardRunner(block());
