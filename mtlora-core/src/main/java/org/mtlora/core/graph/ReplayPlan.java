@@ -262,18 +262,22 @@ final class ReplayPlan {
 
   /**
    * Whether {@code op} is a reshape that can share its input's buffer: row-major ({@code Reshape}'s first integer
-   * argument {@code -99}), its shape in its arguments, its input a whole row-major buffer that an earlier step of the
-   * plan allocates, its recorded output row-major with as many elements.
+   * argument {@code -99}), its input a whole row-major buffer that an earlier step of the plan allocates, its recorded
+   * output row-major with as many elements.
    */
   private static boolean sharesBuffer(DifferentialFunction op, int[] inSlots, INDArray[] outputs,
       Map<Integer, Boolean> wholeRowMajor) {
-    if (!(op instanceof Reshape reshape) || inSlots.length != 1 || outputs.length != 1
+    if (!(op instanceof Reshape reshape) || outputs.length != 1 || inSlots.length == 0
         || !wholeRowMajor.getOrDefault(inSlots[0], false)) {
       return false;
     }
     long[] args = reshape.iArgs();
+    // the shape in the arguments after the order, or (the gradient functions' reshapes) in a second input that is the
+    // same in every run (ReplayPlan.of checks it), the arguments the order alone
+    boolean rowMajor = args.length > 0 && args[0] == ROW_MAJOR
+        && (inSlots.length == 1 ? args.length > 1 : inSlots.length == 2 && args.length == 1);
     INDArray out = outputs[0];
-    return args.length > 1 && args[0] == ROW_MAJOR && out.ordering() == 'c' && !out.isView()
+    return rowMajor && out.ordering() == 'c' && !out.isView()
         && Arrays.equals(out.stride(), Nd4j.getStrides(out.shape(), 'c'));
   }
 

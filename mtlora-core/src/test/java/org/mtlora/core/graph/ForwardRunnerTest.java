@@ -207,7 +207,9 @@ class ForwardRunnerTest {
 
     INDArray b = runner.output(Map.of("x", in), List.of("b"), 0).get("b");
     assertTrue(runner.replays(), "a reshape to a shape computed from shapes replays");
+    assertEquals(1, runner.sharedReshapes(), "and shares its input's buffer (the sum's)");
     assertArrayEquals(new long[] {8, 3}, b.shape());
+    assertArrayEquals(in.add(1.0).reshape(8, 3).data().asFloat(), b.data().asFloat(), 0f);
     assertArrayEquals(new long[] {8, 3}, runner.output(Map.of("x", in), List.of("b"), 0).get("b").shape());
     assertEquals(2, runner.replayedRuns());
 
