@@ -39,8 +39,9 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 final class ReplayPlan {
   /**
-   * Ops whose output shapes depend only on their input shapes and arguments (with integer inputs held constant): those
-   * of this project's evaluation graphs. An op outside this list keeps a graph on SameDiff's session.
+   * Ops whose output shapes depend only on their input shapes, their arguments and the values of integer inputs that
+   * are the same in every run (see {@link #of}): those of this project's evaluation graphs and gradient functions. An op
+   * outside this list keeps a graph on SameDiff's session.
    */
   static final ImmutableSet<String> SHAPE_STATIC = ImmutableSet.<String>builder().add(
       "add", "add_scalar", "subtract", "multiply", "divide", "mul_scalar", "sub_scalar", "div_scalar", "rsub_scalar",
