@@ -112,9 +112,8 @@ public final class ForwardRunner {
     }
     KernelSession recorder = new KernelSession(sd);
     recorder.setMmgr(memory);
-    ReplayPlan[] recorded = new ReplayPlan[1];
-    Map<String, INDArray> out = recorder.record(names, placeholders, recorded);
-    last = recorded[0];
+    KernelSession.Recording recorded = recorder.record(names, placeholders);
+    last = recorded.plan();
     if (last != null) {
       plans.add(last);
       if (plans.size() > MAX_PLANS) {
@@ -124,7 +123,7 @@ public final class ForwardRunner {
         session = new KernelSession(sd);
       }
     }
-    return out;
+    return recorded.outputs();
   }
 
   /**

@@ -61,8 +61,8 @@ public final class Gradients {
    * As {@link #calculate(SameDiff, Map, Collection, Collection)}, the gradient function run by {@code runner}: its
    * later runs with the same shapes replay the first one's ops ({@link ForwardRunner}), with new arrays from {@code
    * arena} (copy out what the result holds before resetting it) and at most {@code maxCacheBytes} of released ones
-   * kept for reuse. Where the runner does not replay (listeners, {@code -Dmtlora.replay=false}) the run goes through
-   * the gradient function's session, as {@link SessionMemory#boundCache} set it up.
+   * kept for reuse. Where the runner does not run it (listeners, {@code -Dmtlora.replay=false}) the run goes through
+   * the gradient function's session, bound to the same arena ({@link SessionMemory#boundCache}).
    *
    * @param runner a runner of {@code sd}'s gradient function, or null to run it through its session
    * @throws IllegalArgumentException if {@code runner} runs another graph
@@ -87,6 +87,9 @@ public final class Gradients {
     if (runner != null) {
       Preconditions.checkArgument(runner.graph() == grad, "the runner runs another graph than the gradient function");
       replayed = runner.outputInArena(placeholders, names, maxCacheBytes, arena);
+      if (replayed == null) {
+        SessionMemory.boundCache(sd, maxCacheBytes, arena);
+      }
     }
     Map<String, INDArray> values =
         replayed != null ? replayed : grad.output(placeholders, null, names.toArray(new String[0]));

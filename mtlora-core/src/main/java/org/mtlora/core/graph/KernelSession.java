@@ -85,11 +85,11 @@ final class KernelSession extends InferenceSession {
     fusions.forEach(f -> f.startRun(requested));
   }
 
-  /**
-   * Runs {@code outputs} from {@code placeholders} as {@code sd.output} would, recording its ops: returns the outputs
-   * and, in {@code plan}'s first element, the plan that replays the run (null where it would not be exact).
-   */
-  Map<String, INDArray> record(List<String> outputs, Map<String, INDArray> placeholders, ReplayPlan[] plan) {
+  /** What a recorded run returned, and the plan that replays it (null where replaying would not be exact). */
+  record Recording(Map<String, INDArray> outputs, ReplayPlan plan) {}
+
+  /** Runs {@code outputs} from {@code placeholders} as {@code sd.output} would, recording its ops. */
+  Recording record(List<String> outputs, Map<String, INDArray> placeholders) {
     recording = new ArrayList<>();
     try {
       ExecutionResult result = output(outputs, placeholders, Map.of(), null, List.of(), List.of(), At.defaultAt());
@@ -99,8 +99,7 @@ final class KernelSession extends InferenceSession {
       } else {
         result.getValueOutputs().forEach((name, value) -> out.put(name, value.getTensorValue()));
       }
-      plan[0] = ReplayPlan.of(sameDiff, recording, outputs, placeholders);
-      return out;
+      return new Recording(out, ReplayPlan.of(sameDiff, recording, outputs, placeholders));
     } finally {
       recording = null;
     }

@@ -269,10 +269,13 @@ public final class SegmentChain implements TrainableGraph {
       setInputs(sd, s.inputs(), boundaries);
       List<String> names = new ArrayList<>();
       s.outputs().values().forEach(o -> names.add(o.variable().name()));
-      SessionMemory.boundCache(sd, TRAINING_CACHE_BYTES, arena);
       Map<String, INDArray> ph = placeholders(sd, feed);
-      Map<String, INDArray> replayed = forwardRunner(sd).outputInArena(ph, names, TRAINING_CACHE_BYTES, arena);
-      Map<String, INDArray> out = escape(replayed != null ? replayed : sd.output(ph, names));
+      Map<String, INDArray> ran = forwardRunner(sd).outputInArena(ph, names, TRAINING_CACHE_BYTES, arena);
+      if (ran == null) { // listeners, or replaying off: SameDiff's session
+        SessionMemory.boundCache(sd, TRAINING_CACHE_BYTES, arena);
+        ran = sd.output(ph, names);
+      }
+      Map<String, INDArray> out = escape(ran);
       s.outputs().forEach((name, o) -> boundaries.put(name, out.get(o.variable().name())));
       release(sd);
     }
@@ -285,7 +288,6 @@ public final class SegmentChain implements TrainableGraph {
     last.taskLosses().values().forEach(v -> names.add(v.name()));
     names.addAll(last.extraOutputs());
     List<String> wrt = differentiate(body.size(), last.inputs());
-    SessionMemory.boundCache(sd, TRAINING_CACHE_BYTES, arena);
     OutAndGrad res = Gradients.calculate(sd, gradientRunner(sd), TRAINING_CACHE_BYTES, arena, placeholders(sd, feed),
         names, wrt);
     Map<String, INDArray> outputs = escape(res.getOutputs());
@@ -312,7 +314,6 @@ public final class SegmentChain implements TrainableGraph {
         INDArray g = upstream.remove(name);
         ph.put(SEED_PREFIX + name, g != null ? g : Nd4j.zerosLike(boundaries.get(name)));
       }
-      SessionMemory.boundCache(bsd, TRAINING_CACHE_BYTES, arena);
       Map<String, INDArray> g = escape(Gradients.calculate(bsd, gradientRunner(bsd), TRAINING_CACHE_BYTES, arena, ph,
           List.of(), differentiate(k, s.inputs())).getGradients());
       collect(g, trainable.get(k), s.inputs(), gradients, upstream);
