@@ -149,6 +149,11 @@ public final class ForwardRunner {
     return last == null ? 0 : last.size();
   }
 
+  /** Steps of the last run's plan that compute a group of ops in one pass (0 without one). */
+  synchronized int fusedGroups() {
+    return last == null ? 0 : last.fusedGroups();
+  }
+
   /** Reshapes the last run's plan makes without a copy (0 without one). */
   synchronized int sharedReshapes() {
     return last == null ? 0 : last.sharedReshapes();

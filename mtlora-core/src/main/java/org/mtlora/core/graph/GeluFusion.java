@@ -161,7 +161,7 @@ final class GeluFusion extends Fusion {
   }
 
   /** A {@code mul_scalar}'s scalar as a float, or null when it has none. */
-  private static Float scalar(DifferentialFunction op) {
+  static Float scalar(DifferentialFunction op) {
     INDArray s = ((ScalarMultiplication) op).scalar();
     return s == null || s.length() != 1 ? null : s.getFloat(0);
   }

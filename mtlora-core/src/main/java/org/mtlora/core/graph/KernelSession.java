@@ -49,7 +49,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * </ul>
  *
  * Each falls back to libnd4j for any array or argument it does not take (and all of them when {@link
- * VectorKernels#enabled()} is false). The graph itself is unchanged (it still holds SameDiff's ops, so it saves, loads
+ * VectorKernels#enabled()} is false). A run this session records ({@link #record}) is replayed by its {@link
+ * ReplayPlan}, which with the fusions on also computes each training graph's GELU, its derivative and its backward in
+ * one pass ({@link TrainingGelu}). The graph itself is unchanged (it still holds SameDiff's ops, so it saves, loads
  * and runs anywhere); {@link SessionMemory} gives every training and evaluation run of this project such a session.
  */
 final class KernelSession extends InferenceSession {
@@ -99,7 +101,7 @@ final class KernelSession extends InferenceSession {
       } else {
         result.getValueOutputs().forEach((name, value) -> out.put(name, value.getTensorValue()));
       }
-      return new Recording(out, ReplayPlan.of(sameDiff, recording, outputs, placeholders));
+      return new Recording(out, ReplayPlan.of(sameDiff, recording, outputs, placeholders, !fusions.isEmpty()));
     } finally {
       recording = null;
     }

@@ -36,6 +36,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * same in every run (a constant, or computed from constants and shapes alone), there is no control
  * flow, and each output was allocated by the session. Otherwise {@link #of} returns null and every run goes through the
  * session.
+ *
+ * <p>Where the session's fusions are on, a plan also computes groups of recorded ops in one pass: each exact GELU of a
+ * training graph, with its derivative, and its backward ({@link TrainingGelu}); their intermediate arrays are never
+ * allocated, and the results have the bits of the ops they replace.
  */
 final class ReplayPlan {
   /**
@@ -88,13 +92,28 @@ final class ReplayPlan {
      * A row-major {@code reshape} of a whole row-major buffer: its output is a new array over its input's buffer (the
      * same floats in the same order), not a copy. The buffer is released after the last reader of either.
      */
-    RESHAPE
+    RESHAPE,
+    /** A group of recorded ops computed in one pass ({@link FusedGroup}) into newly allocated outputs. */
+    FUSED
   }
+
+  /** Ops of a recorded run that a replay computes in one pass ({@link TrainingGelu}). */
+  interface FusedGroup {
+    /** Reads the group's inputs and writes its outputs (allocated, of the recorded shapes). */
+    void run(INDArray[] inputs, INDArray[] outputs);
+  }
+
+  /**
+   * One entry of a recorded run before its plan is made: an op with the names of its inputs and outputs and the arrays
+   * it wrote, or a group of such ops computed together ({@code op} null).
+   */
+  record Entry(DifferentialFunction op, FusedGroup group, List<String> inputs, List<String> outputs,
+      INDArray[] arrays) {}
 
   /** One op: where its inputs are read from and its outputs written to (slots of a run's values). */
   private record Step(
-      DifferentialFunction op, OpContext context, int[] inputs, int[] outputs, LongShapeDescriptor[] shapes,
-      boolean[] detached, Kind kind, int[] releaseAfter) {}
+      DifferentialFunction op, FusedGroup group, OpContext context, int[] inputs, int[] outputs,
+      LongShapeDescriptor[] shapes, boolean[] detached, Kind kind, int[] releaseAfter) {}
 
   /** {@code Reshape}'s first integer argument for a row-major reshape ({@code 'c'}, negated). */
   private static final long ROW_MAJOR = -'c';
@@ -136,7 +155,20 @@ final class ReplayPlan {
    * they ran; null where replaying would not be exact (see the class comment).
    */
   static ReplayPlan of(SameDiff sd, List<Recorded> recorded, List<String> outputs,
-      Map<String, INDArray> placeholders) {
+      Map<String, INDArray> placeholders, boolean fuse) {
+    List<Entry> entries = new ArrayList<>();
+    for (Recorded r : recorded) {
+      DifferentialFunction op = r.op();
+      SameDiffOp sdo = sd.getOps().get(op.getOwnName());
+      if (sdo == null || !replayable(op, sdo, r.outputs())) {
+        return null;
+      }
+      entries.add(new Entry(op, null, sdo.getInputsToOp() == null ? List.of() : sdo.getInputsToOp(),
+          sdo.getOutputsOfOp(), r.outputs()));
+    }
+    if (fuse) {
+      entries = TrainingGelu.fuse(sd, entries, Set.copyOf(outputs), placeholders);
+    }
     Map<String, Integer> slots = new LinkedHashMap<>();
     Map<String, Integer> stored = new LinkedHashMap<>();
     Map<String, LongShapeDescriptor> phShapes = new LinkedHashMap<>();
@@ -149,13 +181,10 @@ final class ReplayPlan {
     List<Kind> kinds = new ArrayList<>();
     Map<Integer, Boolean> wholeRowMajor = new HashMap<>(); // slots whose arrays a reshape may share
     Set<String> sameInEveryRun = new HashSet<>(); // constants, and what follows from them and from shapes alone
-    for (Recorded r : recorded) {
+    for (Entry r : entries) {
       DifferentialFunction op = r.op();
-      SameDiffOp sdo = sd.getOps().get(op.getOwnName());
-      if (sdo == null || !replayable(op, sdo, r.outputs())) {
-        return null;
-      }
-      List<String> in = sdo.getInputsToOp() == null ? List.of() : sdo.getInputsToOp();
+      String opName = op == null ? "" : op.opName();
+      List<String> in = r.inputs();
       int[] inSlots = new int[in.size()];
       boolean fixedInputs = true;
       for (int i = 0; i < inSlots.length; i++) {
@@ -176,12 +205,12 @@ final class ReplayPlan {
         inSlots[i] = s;
         boolean fixed = sameInEveryRun.contains(name);
         fixedInputs &= fixed;
-        if (!fixed && !sd.getVariable(name).dataType().isFPType() && !VALUES_KEEP_SHAPE.contains(op.opName())
-            && !SHAPE_ONLY.contains(op.opName()) && !(i == 0 && op.opName().equals("onehot"))) {
+        if (!fixed && !sd.getVariable(name).dataType().isFPType() && !VALUES_KEEP_SHAPE.contains(opName)
+            && !SHAPE_ONLY.contains(opName) && !(i == 0 && opName.equals("onehot"))) {
           return null; // integers computed from the run's values could change an output's shape
         }
       }
-      List<String> out = sdo.getOutputsOfOp();
+      List<String> out = r.outputs();
       int[] outSlots = new int[out.size()];
       for (int i = 0; i < outSlots.length; i++) {
         if (slots.containsKey(out.get(i))) {
@@ -189,15 +218,16 @@ final class ReplayPlan {
         }
         outSlots[i] = slots.size();
         slots.put(out.get(i), outSlots[i]);
-        if (fixedInputs || SHAPE_ONLY.contains(op.opName())) {
+        if (fixedInputs || SHAPE_ONLY.contains(opName)) {
           sameInEveryRun.add(out.get(i));
         }
       }
-      Kind kind = op instanceof Identity ? Kind.IDENTITY
-          : sharesBuffer(op, inSlots, r.outputs(), wholeRowMajor) ? Kind.RESHAPE : Kind.EXECUTE;
+      Kind kind = r.group() != null ? Kind.FUSED : op instanceof Identity ? Kind.IDENTITY
+          : sharesBuffer(op, inSlots, r.arrays(), wholeRowMajor) ? Kind.RESHAPE : Kind.EXECUTE;
       for (int i = 0; i < outSlots.length; i++) {
-        INDArray o = r.outputs()[i];
-        wholeRowMajor.put(outSlots[i], kind == Kind.EXECUTE ? !o.isView() && o.ordering() == 'c'
+        INDArray o = r.arrays()[i];
+        boolean allocated = kind == Kind.EXECUTE || kind == Kind.FUSED;
+        wholeRowMajor.put(outSlots[i], allocated ? !o.isView() && o.ordering() == 'c'
             && o.data().length() == o.length() : wholeRowMajor.getOrDefault(inSlots[0], false));
       }
       kinds.add(kind);
@@ -216,8 +246,8 @@ final class ReplayPlan {
     for (int s = 0; s < n; s++) {
       owner[s] = s;
     }
-    for (int i = 0; i < recorded.size(); i++) {
-      if (kinds.get(i) != Kind.EXECUTE) {
+    for (int i = 0; i < entries.size(); i++) {
+      if (kinds.get(i) == Kind.IDENTITY || kinds.get(i) == Kind.RESHAPE) {
         owner[outputsOf.get(i)[0]] = owner[inputsOf.get(i)[0]];
       }
     }
@@ -227,7 +257,7 @@ final class ReplayPlan {
     outputs.forEach(o -> pinned[owner[slots.get(o)]] = true);
     int[] lastUse = new int[n];
     Arrays.fill(lastUse, -1);
-    for (int i = 0; i < recorded.size(); i++) {
+    for (int i = 0; i < entries.size(); i++) {
       for (int s : outputsOf.get(i)) {
         lastUse[owner[s]] = Math.max(lastUse[owner[s]], i);
       }
@@ -236,7 +266,7 @@ final class ReplayPlan {
       }
     }
     List<List<Integer>> releases = new ArrayList<>();
-    recorded.forEach(r -> releases.add(new ArrayList<>()));
+    entries.forEach(r -> releases.add(new ArrayList<>()));
     for (int s = 0; s < n; s++) {
       if (owner[s] == s && !pinned[s] && lastUse[s] >= 0) {
         releases.get(lastUse[s]).add(s);
@@ -244,19 +274,20 @@ final class ReplayPlan {
     }
     Set<String> requested = Set.copyOf(outputs);
     List<Step> steps = new ArrayList<>();
-    for (int i = 0; i < recorded.size(); i++) {
-      Recorded r = recorded.get(i);
-      List<String> out = sd.getOps().get(r.op().getOwnName()).getOutputsOfOp();
+    for (int i = 0; i < entries.size(); i++) {
+      Entry r = entries.get(i);
+      List<String> out = r.outputs();
       LongShapeDescriptor[] shapes = new LongShapeDescriptor[out.size()];
       boolean[] detached = new boolean[out.size()];
       for (int j = 0; j < shapes.length; j++) {
-        shapes[j] = r.outputs()[j].shapeDescriptor();
+        shapes[j] = r.arrays()[j].shapeDescriptor();
         detached[j] = requested.contains(out.get(j));
       }
       int[] release = releases.get(i).stream().mapToInt(Integer::intValue).toArray();
       Kind kind = kinds.get(i);
       OpContext context = kind == Kind.EXECUTE ? Nd4j.getExecutioner().buildContext() : null;
-      steps.add(new Step(r.op(), context, inputsOf.get(i), outputsOf.get(i), shapes, detached, kind, release));
+      steps.add(new Step(r.op(), r.group(), context, inputsOf.get(i), outputsOf.get(i), shapes, detached, kind,
+          release));
     }
     return new ReplayPlan(sd, steps, outputs, slots, stored, phShapes);
   }
@@ -331,6 +362,11 @@ final class ReplayPlan {
     return steps.size();
   }
 
+  /** How many steps compute a group of recorded ops in one pass. */
+  int fusedGroups() {
+    return (int) steps.stream().filter(s -> s.kind() == Kind.FUSED).count();
+  }
+
   /** How many reshapes share their input's buffer instead of copying it. */
   int sharedReshapes() {
     return (int) steps.stream().filter(s -> s.kind() == Kind.RESHAPE).count();
@@ -352,6 +388,13 @@ final class ReplayPlan {
       }
       if (step.kind() == Kind.IDENTITY) {
         values[step.outputs()[0]] = in[0];
+      } else if (step.kind() == Kind.FUSED) {
+        INDArray[] out = new INDArray[step.shapes().length];
+        for (int j = 0; j < out.length; j++) {
+          out[j] = memory.allocate(step.detached()[j], step.shapes()[j]);
+          values[step.outputs()[j]] = out[j];
+        }
+        step.group().run(in, out);
       } else if (step.kind() == Kind.RESHAPE) {
         LongShapeDescriptor d = step.shapes()[0];
         values[step.outputs()[0]] = Nd4j.create(in[0].data(), d.getShape(), d.getStride(), 0, 'c', d.dataType());

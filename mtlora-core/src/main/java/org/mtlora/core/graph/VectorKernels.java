@@ -16,7 +16,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * VectorExp} (the GELU's derivative in training graphs), written on the JDK's vector API — and the decision, taken
  * once per JVM, whether the session's JVM kernels run at all: these two, {@link BatchedMatmul} (the window attention's
  * products), {@link PermuteKernel}, {@link RowMeans} (the layer norms' means) and the fused groups of evaluation
- * graphs ({@link GeluFusion}, whose one pass is {@link VectorErfc#erfcProduct}, and {@link LayerNormFusion}).
+ * graphs ({@link GeluFusion}, whose one pass is {@link VectorErfc#erfcProduct}, and {@link LayerNormFusion}) and of
+ * replayed training runs ({@link TrainingGelu}, whose passes are {@link VectorGelu}'s).
  *
  * <p>They run when the JVM has the vector API ({@code --add-modules jdk.incubator.vector}, which {@code ./mtlora} and
  * the tests pass) and its optimising compiler (not under {@code -XX:TieredStopAtLevel=1} to 3 or {@code -Xint}: without
@@ -31,8 +32,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>The compute-bound kernels here copy arrays through chunks of {@value #CHUNK} floats into Java arrays (the vector
  * API of JDK 17 reads native memory only through byte buffers, which measured 2x slower for erfc); the memory-bound
- * ones ({@link RowMeans}, {@link LayerNormFusion}) read and write native memory in place ({@link #nativeBytes}), where
- * the copies halved their speed. Arrays of {@value #PARALLEL_MIN} elements or more are split over the common
+ * ones ({@link RowMeans}, {@link LayerNormFusion}, the GELU's backward in {@link VectorGelu}) read and write native
+ * memory in place ({@link #nativeBytes}), where the copies halved their speed. Arrays of {@value #PARALLEL_MIN} elements or more are split over the common
  * fork-join pool.
  */
 public final class VectorKernels {
@@ -145,6 +146,11 @@ public final class VectorKernels {
           warmUp(f, WARM_UP_MAX_NANOS);
         }
         warmUp(erfcProduct(GELU_ALPHA, GELU_BETA), WARM_UP_MAX_NANOS);
+        // a training graph's GELU and its derivative (VectorGelu): γ = −½, κ = √(2/π)
+        VectorGelu.Constants gelu =
+            new VectorGelu.Constants(GELU_ALPHA, GELU_BETA, -0.5f, (float) Math.sqrt(2 / Math.PI));
+        float[] scratch = new float[CHUNK];
+        warmUp((src, dst, n) -> VectorGelu.chunk(src, dst, scratch, gelu, n, true), WARM_UP_MAX_NANOS);
         BatchedMatmul.warmUp(WARM_UP_MAX_NANOS);
       }, "mtlora-vector-kernels-warm-up");
       thread.setDaemon(true);
@@ -212,6 +218,34 @@ public final class VectorKernels {
     }
     prepare();
     apply(erfcProduct(alpha, beta), in.data().asNioFloat(), out.data().asNioFloat(), (int) in.length());
+    return true;
+  }
+
+  /**
+   * Writes a training graph's GELU {@code y} and, unless {@code d} is null, its derivative {@code D} from {@code x}
+   * ({@link VectorGelu#forward}: the bits of the ten ops it replaces) and returns true, or returns false without touching
+   * any when the arrays are not whole float buffers of one length.
+   */
+  static boolean tryGeluForward(INDArray x, VectorGelu.Constants c, INDArray y, INDArray d) {
+    if (!accepts(x, y) || (d != null && !accepts(x, d))) {
+      return false;
+    }
+    prepare();
+    VectorGelu.forward(x.data().asNioFloat(), y.data().asNioFloat(), d == null ? null : d.data().asNioFloat(), c,
+        (int) x.length());
+    return true;
+  }
+
+  /**
+   * Writes {@code dx = ((dy·beta)·d) + plus} (no sum when {@code plus} is null: {@link VectorGelu#backward}, the bits of
+   * the ops it replaces) and returns true, or returns false without touching any when the arrays are not whole float
+   * buffers of one length.
+   */
+  static boolean tryGeluBackward(INDArray dy, INDArray d, float beta, Float plus, INDArray dx) {
+    if (!accepts(dy, dx) || !accepts(d, dx)) {
+      return false;
+    }
+    VectorGelu.backward(nativeBytes(dy), nativeBytes(d), nativeBytes(dx), beta, plus, (int) dx.length());
     return true;
   }
 
