@@ -42,10 +42,12 @@ final class VectorGelu {
    */
   static void forward(FloatBuffer x, FloatBuffer y, FloatBuffer d, Constants c, int length) {
     int chunks = (length + CHUNK - 1) / CHUNK;
+    int lanes = SPECIES.length();
+    int size = Math.min(CHUNK, (length + lanes - 1) / lanes * lanes); // a chunk, or less for a short array
     VectorKernels.inParts(chunks, length, PARALLEL_MIN, (first, end) -> {
-      float[] xs = new float[CHUNK];
-      float[] e = new float[CHUNK];
-      float[] t = new float[CHUNK];
+      float[] xs = new float[size];
+      float[] e = new float[size];
+      float[] t = new float[size];
       for (int chunk = first; chunk < end; chunk++) {
         int offset = chunk * CHUNK;
         int n = Math.min(CHUNK, length - offset);
@@ -87,6 +89,37 @@ final class VectorGelu {
         FloatVector.fromArray(s, x, i).mul(FloatVector.fromArray(s, e, i)).mul(c.beta()).intoArray(t, i);
       }
     }
+  }
+
+  /**
+   * Runs {@link #forward} and {@link #backward} on small arrays until the JIT compiler has compiled them, at most
+   * {@code maxNanos} (the way {@link VectorKernels#warmUp} does for the other kernels): a replayed training step is the
+   * first to run them, and until compiled they run 500-1000 times slower — the first replayed 448 step took ~0.4 s
+   * longer without this. Returns the nanoseconds it took.
+   */
+  static long warmUp(Constants c, long maxNanos) {
+    long start = System.nanoTime();
+    int length = 2 * CHUNK + 3; // two chunks and a tail shorter than a vector
+    ByteBuffer x = ByteBuffer.allocateDirect(4 * length).order(ORDER);
+    ByteBuffer y = ByteBuffer.allocateDirect(4 * length).order(ORDER);
+    ByteBuffer d = ByteBuffer.allocateDirect(4 * length).order(ORDER);
+    for (int i = 0; i < length; i++) {
+      x.putFloat(4 * i, -12f + 24f * i / length);
+    }
+    int small = 2 * SPECIES.length() + 3;
+    for (int i = 0; i < 6_000 && System.nanoTime() - start < maxNanos; i++) {
+      forward(x.asFloatBuffer(), y.asFloatBuffer(), d.asFloatBuffer(), c, small);
+      backward(x, d, y, c.beta(), i % 2 == 0 ? 0f : null, small);
+    }
+    while (System.nanoTime() - start < maxNanos) {
+      long t0 = System.nanoTime();
+      forward(x.asFloatBuffer(), y.asFloatBuffer(), d.asFloatBuffer(), c, length);
+      backward(y, d, y, c.beta(), 0f, length);
+      if (System.nanoTime() - t0 < 20L * length) { // compiled: a few ns per element; interpreted, microseconds
+        break;
+      }
+    }
+    return System.nanoTime() - start;
   }
 
   /**

@@ -149,8 +149,7 @@ public final class VectorKernels {
         // a training graph's GELU and its derivative (VectorGelu): γ = −½, κ = √(2/π)
         VectorGelu.Constants gelu =
             new VectorGelu.Constants(GELU_ALPHA, GELU_BETA, -0.5f, (float) Math.sqrt(2 / Math.PI));
-        float[] scratch = new float[CHUNK];
-        warmUp((src, dst, n) -> VectorGelu.chunk(src, dst, scratch, gelu, n, true), WARM_UP_MAX_NANOS);
+        VectorGelu.warmUp(gelu, WARM_UP_MAX_NANOS);
         BatchedMatmul.warmUp(WARM_UP_MAX_NANOS);
       }, "mtlora-vector-kernels-warm-up");
       thread.setDaemon(true);
