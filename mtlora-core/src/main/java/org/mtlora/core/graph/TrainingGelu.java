@@ -151,9 +151,9 @@ final class TrainingGelu {
       return;
     }
     VectorGelu.Constants constants = new VectorGelu.Constants(alpha, beta, gamma, kappa);
-    add(members, di < 0 ? yi : Math.min(yi, di), new ReplayPlan.Entry(null, (in, out) -> check(
-        VectorKernels.tryGeluForward(in[0], constants, out[0], out.length > 1 ? out[1] : null)),
-        List.of(x), outputs, arrays));
+    ReplayPlan.FusedGroup pass = (in, out) ->
+        check(VectorKernels.tryGeluForward(in[0], constants, out[0], out.length > 1 ? out[1] : null));
+    add(members, di < 0 ? yi : Math.min(yi, di), new ReplayPlan.Entry(null, pass, List.of(x), outputs, arrays));
     if (di >= 0) {
       backward(output(di), arrays[1]);
     }
@@ -192,8 +192,8 @@ final class TrainingGelu {
       return;
     }
     Float sum = plus;
-    add(members, last, new ReplayPlan.Entry(null, (in, out) -> check(
-        VectorKernels.tryGeluBackward(in[0], in[1], beta, sum, out[0])), List.of(dy, d), List.of(output(last)), arrays));
+    ReplayPlan.FusedGroup pass = (in, out) -> check(VectorKernels.tryGeluBackward(in[0], in[1], beta, sum, out[0]));
+    add(members, last, new ReplayPlan.Entry(null, pass, List.of(dy, d), List.of(output(last)), arrays));
   }
 
   /** Records a group replacing {@code members}, placed at {@code position}. */
@@ -214,7 +214,10 @@ final class TrainingGelu {
         ? i : -1;
   }
 
-  /** The one entry that reads {@code variable}, when the run does not return it and the entry's op passes {@code kind}. */
+  /**
+   * The one entry that reads {@code variable}, when the run does not return it and the entry's op passes {@code kind};
+   * else −1.
+   */
   private int soleReader(String variable, Predicate<DifferentialFunction> kind) {
     Set<Integer> r = readersOf(variable);
     if (r.size() != 1 || requested.contains(variable)) {

@@ -17,12 +17,12 @@ import jdk.incubator.vector.VectorSpecies;
  *   backward   q = dy·β'   r = q·D   dx = r + c      (c: the scalar zero NoGradient returns for x)
  * </pre>
  *
- * ({@code α = −1/√2}, {@code β = β' = ½}, {@code γ = −½}, {@code κ = √(2/π)}). {@link #forward} reads {@code x} and writes
- * {@code y} and {@code D}; {@link #backward} reads {@code dy} and {@code D} and writes {@code dx}. Each product and sum
- * is rounded to float in the ops' order, and {@code erfc} and {@code exp} are {@link VectorErfc#erfc} and {@link
- * VectorExp#exp} — the kernels a session runs for those two ops — so the results have the bits of the ops run one after
- * the other ({@code VectorGeluTest}). Only {@link VectorKernels} touches this class, and only when the vector module is
- * present.
+ * ({@code α = −1/√2}, {@code β = β' = ½}, {@code γ = −½}, {@code κ = √(2/π)}). {@link #forward} reads {@code x} and
+ * writes {@code y} and {@code D}; {@link #backward} reads {@code dy} and {@code D} and writes {@code dx}. Each product
+ * and sum is rounded to float in the ops' order, and {@code erfc} and {@code exp} are {@link VectorErfc#erfc} and
+ * {@link VectorExp#exp} — the kernels a session runs for those two ops — so the results have the bits of the ops run
+ * one after the other ({@code VectorGeluTest}). Only {@link VectorKernels} runs these passes ({@link TrainingGelu}
+ * holds their {@link Constants}), and only when the vector module is present.
  */
 final class VectorGelu {
   private static final VectorSpecies<Float> SPECIES = VectorExp.SPECIES;

@@ -33,8 +33,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>The compute-bound kernels here copy arrays through chunks of {@value #CHUNK} floats into Java arrays (the vector
  * API of JDK 17 reads native memory only through byte buffers, which measured 2x slower for erfc); the memory-bound
  * ones ({@link RowMeans}, {@link LayerNormFusion}, the GELU's backward in {@link VectorGelu}) read and write native
- * memory in place ({@link #nativeBytes}), where the copies halved their speed. Arrays of {@value #PARALLEL_MIN} elements or more are split over the common
- * fork-join pool.
+ * memory in place ({@link #nativeBytes}), where the copies halved their speed. Arrays of {@value #PARALLEL_MIN}
+ * elements or more are split over the common fork-join pool.
  */
 public final class VectorKernels {
   /** Set it to {@code false} to keep libnd4j's ops everywhere (for comparisons). */
@@ -222,8 +222,8 @@ public final class VectorKernels {
 
   /**
    * Writes a training graph's GELU {@code y} and, unless {@code d} is null, its derivative {@code D} from {@code x}
-   * ({@link VectorGelu#forward}: the bits of the ten ops it replaces) and returns true, or returns false without touching
-   * any when the arrays are not whole float buffers of one length.
+   * ({@link VectorGelu#forward}: the bits of the ten ops it replaces) and returns true, or returns false without
+   * touching any when the arrays are not whole float buffers of one length.
    */
   static boolean tryGeluForward(INDArray x, VectorGelu.Constants c, INDArray y, INDArray d) {
     if (!accepts(x, y) || (d != null && !accepts(x, d))) {
@@ -236,9 +236,9 @@ public final class VectorKernels {
   }
 
   /**
-   * Writes {@code dx = ((dy·beta)·d) + plus} (no sum when {@code plus} is null: {@link VectorGelu#backward}, the bits of
-   * the ops it replaces) and returns true, or returns false without touching any when the arrays are not whole float
-   * buffers of one length.
+   * Writes {@code dx = ((dy·beta)·d) + plus} (no sum when {@code plus} is null: {@link VectorGelu#backward}, the bits
+   * of the ops it replaces) and returns true, or returns false without touching any when the arrays are not whole
+   * float buffers of one length.
    */
   static boolean tryGeluBackward(INDArray dy, INDArray d, float beta, Float plus, INDArray dx) {
     if (!accepts(dy, dx) || !accepts(d, dx)) {
