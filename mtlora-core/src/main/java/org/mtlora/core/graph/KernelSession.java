@@ -23,6 +23,7 @@ import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.api.ops.impl.reduce.MmulBp;
 import org.nd4j.linalg.api.ops.impl.reduce.floating.Mean;
+import org.nd4j.linalg.api.ops.impl.reduce.same.Sum;
 import org.nd4j.linalg.api.ops.impl.shape.Permute;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erfc;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
@@ -42,6 +43,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *       it element by element;
  *   <li>float {@code reduce_mean} over the last axis (the layer norms of evaluation graphs) on {@link RowMeans} —
  *       libnd4j's is well below the memory's speed on such rows;
+ *   <li>float {@code reduce_sum} over a matrix's rows (the gradients of per-channel factors in training graphs) on
+ *       {@link SumOverRows} — libnd4j takes eight passes' time for one;
  *   <li>groups of an evaluation graph's ops computed together, with the bits of their ops ({@link Fusion}): the exact
  *       GELU's four element-wise ops in one pass ({@link GeluFusion}), a layer norm's squares and variance, and its
  *       {@code (x − mean) · (rstd ⊗ γ)}, without their intermediate arrays ({@link LayerNormFusion}; a training
@@ -185,6 +188,9 @@ final class KernelSession extends InferenceSession {
       int[] axes = op.getDimensions();
       return inputs == 1 && axes != null && axes.length == 1
           && RowMeans.tryApply(context.getInputArray(0), axes[0], out);
+    }
+    if (op instanceof Sum) {
+      return inputs == 1 && SumOverRows.trySum(context.getInputArray(0), op.getDimensions(), out);
     }
     if (op instanceof Permute) {
       List<Long> axes = context.getIArguments();

@@ -15,7 +15,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * computes both one element at a time with glibc's scalar functions: {@link VectorErfc} (the exact GELU) and {@link
  * VectorExp} (the GELU's derivative in training graphs), written on the JDK's vector API — and the decision, taken
  * once per JVM, whether the session's JVM kernels run at all: these two, {@link BatchedMatmul} (the window attention's
- * products), {@link PermuteKernel}, {@link RowMeans} (the layer norms' means) and the fused groups of evaluation
+ * products), {@link PermuteKernel}, {@link RowMeans} (the layer norms' means), {@link SumOverRows} (sums over a
+ * matrix's rows) and the fused groups of evaluation
  * graphs ({@link GeluFusion}, whose one pass is {@link VectorErfc#erfcProduct}, and {@link LayerNormFusion}) and of
  * replayed training runs ({@link TrainingGelu}, whose passes are {@link VectorGelu}'s).
  *
@@ -150,6 +151,7 @@ public final class VectorKernels {
         VectorGelu.Constants gelu =
             new VectorGelu.Constants(GELU_ALPHA, GELU_BETA, -0.5f, (float) Math.sqrt(2 / Math.PI));
         VectorGelu.warmUp(gelu, WARM_UP_MAX_NANOS);
+        SumOverRows.warmUp(WARM_UP_MAX_NANOS);
         BatchedMatmul.warmUp(WARM_UP_MAX_NANOS);
       }, "mtlora-vector-kernels-warm-up");
       thread.setDaemon(true);
