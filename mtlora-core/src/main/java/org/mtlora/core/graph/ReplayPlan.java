@@ -389,12 +389,7 @@ final class ReplayPlan {
       if (step.kind() == Kind.IDENTITY) {
         values[step.outputs()[0]] = in[0];
       } else if (step.kind() == Kind.FUSED) {
-        INDArray[] out = new INDArray[step.shapes().length];
-        for (int j = 0; j < out.length; j++) {
-          out[j] = memory.allocate(step.detached()[j], step.shapes()[j]);
-          values[step.outputs()[j]] = out[j];
-        }
-        step.group().run(in, out);
+        step.group().run(in, allocateOutputs(step, values, memory));
       } else if (step.kind() == Kind.RESHAPE) {
         LongShapeDescriptor d = step.shapes()[0];
         values[step.outputs()[0]] = Nd4j.create(in[0].data(), d.getShape(), d.getStride(), 0, 'c', d.dataType());
@@ -406,10 +401,9 @@ final class ReplayPlan {
         } else {
           context.setInputArray(0, in[0]);
         }
-        for (int j = 0; j < step.shapes().length; j++) {
-          INDArray out = memory.allocate(step.detached()[j], step.shapes()[j]);
-          context.setOutputArray(j, out);
-          values[step.outputs()[j]] = out;
+        INDArray[] out = allocateOutputs(step, values, memory);
+        for (int j = 0; j < out.length; j++) {
+          context.setOutputArray(j, out[j]);
         }
         session.execute(op, context);
         op.clearArrays();
@@ -422,6 +416,16 @@ final class ReplayPlan {
     }
     Map<String, INDArray> out = new LinkedHashMap<>();
     outputs.forEach(name -> out.put(name, values[slots.get(name)]));
+    return out;
+  }
+
+  /** New arrays of the recorded shapes for {@code step}'s outputs, also stored in their slots of {@code values}. */
+  private static INDArray[] allocateOutputs(Step step, INDArray[] values, SessionMemMgr memory) {
+    INDArray[] out = new INDArray[step.shapes().length];
+    for (int j = 0; j < out.length; j++) {
+      out[j] = memory.allocate(step.detached()[j], step.shapes()[j]);
+      values[step.outputs()[j]] = out[j];
+    }
     return out;
   }
 

@@ -49,8 +49,6 @@ final class TrainingGelu {
   private final Map<String, Integer> producer = new HashMap<>();
   /** Entries that read each variable, each once. */
   private final Map<String, Set<Integer>> readers = new HashMap<>();
-  /** Entries already in a group. */
-  private final boolean[] taken;
   /** Groups by the position of the entry they replace; their other members are dropped. */
   private final Map<Integer, ReplayPlan.Entry> groups = new HashMap<>();
   private final Set<Integer> dropped = new LinkedHashSet<>();
@@ -61,7 +59,6 @@ final class TrainingGelu {
     this.entries = entries;
     this.requested = requested;
     this.placeholders = placeholders;
-    this.taken = new boolean[entries.size()];
     for (int i = 0; i < entries.size(); i++) {
       ReplayPlan.Entry e = entries.get(i);
       for (String out : e.outputs()) {
@@ -142,7 +139,7 @@ final class TrainingGelu {
     } else if (eReaders.size() != 1 || requested.contains(e)) {
       return;
     }
-    if (alpha == null || beta == null || gamma == null || kappa == null || members.stream().anyMatch(m -> taken[m])) {
+    if (alpha == null || beta == null || gamma == null || kappa == null || members.stream().anyMatch(this::taken)) {
       return;
     }
     List<String> outputs = di < 0 ? List.of(output(yi)) : List.of(output(yi), output(di));
@@ -187,7 +184,7 @@ final class TrainingGelu {
       last = si;
     }
     INDArray[] arrays = {recordedArray(output(last))};
-    if (beta == null || !isFloat(dy) || members.stream().anyMatch(m -> taken[m])
+    if (beta == null || !isFloat(dy) || members.stream().anyMatch(this::taken)
         || !wholeFloatBuffers(recordedArray(dy), arrays) || !wholeFloatBuffers(dArray, arrays)) {
       return;
     }
@@ -198,12 +195,14 @@ final class TrainingGelu {
 
   /** Records a group replacing {@code members}, placed at {@code position}. */
   private void add(List<Integer> members, int position, ReplayPlan.Entry group) {
-    members.forEach(m -> {
-      taken[m] = true;
-      dropped.add(m);
-    });
+    dropped.addAll(members);
     dropped.remove(position);
     groups.put(position, group);
+  }
+
+  /** Whether entry {@code i} is in a group already. */
+  private boolean taken(int i) {
+    return groups.containsKey(i) || dropped.contains(i);
   }
 
   /** The entry that writes {@code variable}, its only output, when its op passes {@code kind}; else −1. */
