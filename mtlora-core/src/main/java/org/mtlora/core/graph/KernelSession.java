@@ -25,6 +25,8 @@ import org.nd4j.linalg.api.ops.impl.reduce.MmulBp;
 import org.nd4j.linalg.api.ops.impl.reduce.floating.Mean;
 import org.nd4j.linalg.api.ops.impl.reduce.same.Sum;
 import org.nd4j.linalg.api.ops.impl.shape.Permute;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.gradient.LogSoftMaxDerivative;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erfc;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -45,6 +47,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *       libnd4j's is well below the memory's speed on such rows;
  *   <li>float {@code reduce_sum} over a matrix's rows (the gradients of per-channel factors in training graphs) on
  *       {@link SumOverRows} — libnd4j takes eight passes' time for one;
+ *   <li>float {@code log_softmax} over the last axis and its {@code log_softmax_bp} (the cross-entropy losses of
+ *       training graphs) on {@link RowLogSoftmax} — libnd4j runs them one row at a time on one core;
  *   <li>groups of an evaluation graph's ops computed together, with the bits of their ops ({@link Fusion}): the exact
  *       GELU's four element-wise ops in one pass ({@link GeluFusion}), a layer norm's squares and variance, and its
  *       {@code (x − mean) · (rstd ⊗ γ)}, without their intermediate arrays ({@link LayerNormFusion}; a training
@@ -177,6 +181,13 @@ final class KernelSession extends InferenceSession {
       return false;
     }
     INDArray out = context.getOutputArray(0);
+    if (op instanceof LogSoftMax) {
+      return inputs == 1 && RowLogSoftmax.tryForward(context.getInputArray(0), context.getIArguments(), out);
+    }
+    if (op instanceof LogSoftMaxDerivative) {
+      return inputs == 2 && RowLogSoftmax.tryBackward(
+          context.getInputArray(0), context.getInputArray(1), context.getIArguments(), out);
+    }
     if (op instanceof Erfc || op instanceof Exp) {
       VectorKernels.Function f = op instanceof Erfc ? VectorKernels.Function.ERFC : VectorKernels.Function.EXP;
       return inputs == 1 && VectorKernels.tryApply(f, context.getInputArray(0), out);
