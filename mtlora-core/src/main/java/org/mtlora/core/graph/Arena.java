@@ -41,6 +41,8 @@ public final class Arena implements AutoCloseable {
   /** Chunk being filled, and the first free byte in it. */
   private int current;
   private long offset;
+  /** How many times the arena has been closed: a buffer made before its last close is not handed out again. */
+  private long generation;
   /** Free blocks given back since the last reset, merged with free neighbours: size by address. */
   private final TreeMap<Long, Long> freeByAddress = new TreeMap<>();
   /** The same blocks, smallest first (best fit). */
@@ -70,6 +72,17 @@ public final class Arena implements AutoCloseable {
    * {@code null} when {@code type} is neither {@code FLOAT} nor {@code DOUBLE}.
    */
   DataBuffer allocate(DataType type, long length) {
+    return allocate(type, length, null);
+  }
+
+  /**
+   * As {@link #allocate(DataType, long)}, but {@code previous} itself, not a new buffer object, when the block handed
+   * out is {@code previous}'s own: a buffer this arena made, since its last {@link #close} ({@link #generation}), for
+   * as many elements of {@code type}, and not closed. A replayed step asks for the same arrays in the same order in
+   * every run, so the arena hands out the same blocks, and the step can keep the buffer and array objects it made (ND4J
+   * takes 10-15 µs to make an array over a buffer, a training step thousands of them).
+   */
+  DataBuffer allocate(DataType type, long length, DataBuffer previous) {
     Preconditions.checkArgument(length > 0, "length must be > 0, got %s", length);
     if (type != DataType.FLOAT && type != DataType.DOUBLE) {
       return null;
@@ -81,7 +94,7 @@ public final class Arena implements AutoCloseable {
       if (fit.size() > bytes) { // sizes are multiples of ALIGN: the rest is a block of its own
         addFree(fit.address() + bytes, fit.size() - bytes);
       }
-      return bufferAt(fit.address(), type, length);
+      return bufferAt(fit.address(), type, length, previous);
     }
     while (current < chunks.size() && offset + bytes > chunks.get(current).capacity()) {
       current++;
@@ -94,7 +107,7 @@ public final class Arena implements AutoCloseable {
     }
     long address = chunks.get(current).address() + offset;
     offset += bytes;
-    return bufferAt(address, type, length);
+    return bufferAt(address, type, length, previous);
   }
 
   /**
@@ -102,7 +115,7 @@ public final class Arena implements AutoCloseable {
    * one of this arena's; returns whether it was.
    */
   boolean release(DataBuffer buffer) {
-    long address = buffer.addressPointer().address();
+    long address = buffer.address();
     BytePointer chunk = chunkOf(address);
     if (chunk == null) {
       return false;
@@ -144,7 +157,12 @@ public final class Arena implements AutoCloseable {
     freeBySize.remove(new Block(bytes, address));
   }
 
-  private DataBuffer bufferAt(long address, DataType type, long length) {
+  /** A buffer over the block at {@code address}: {@code previous} when it is that block's (see {@link #allocate}). */
+  private DataBuffer bufferAt(long address, DataType type, long length, DataBuffer previous) {
+    if (previous != null && !previous.wasClosed() && previous.address() == address && previous.dataType() == type
+        && previous.length() == length) {
+      return previous;
+    }
     BytePointer chunk = chunkOf(address);
     PagedPointer at = new PagedPointer(chunk, length, address - chunk.address());
     Pointer typed = type == DataType.FLOAT ? at.asFloatPointer() : at.asDoublePointer();
@@ -162,7 +180,7 @@ public final class Arena implements AutoCloseable {
 
   /** Whether {@code buffer}'s memory lies in one of this arena's chunks. */
   boolean holds(DataBuffer buffer) {
-    return chunkOf(buffer.addressPointer().address()) != null;
+    return chunkOf(buffer.address()) != null;
   }
 
   /** {@code array} itself when its memory is outside this arena, otherwise a copy outside it. */
@@ -199,6 +217,15 @@ public final class Arena implements AutoCloseable {
     chunks.forEach(Pointer::close);
     chunks.clear();
     offset = 0;
+    generation++;
+  }
+
+  /**
+   * How many times the arena has been closed. A buffer made in an earlier generation must not be offered to {@link
+   * #allocate(DataType, long, DataBuffer)}: its block's memory was freed, even if a new chunk lies at its address.
+   */
+  long generation() {
+    return generation;
   }
 
   /** Bytes of native memory the arena holds. */

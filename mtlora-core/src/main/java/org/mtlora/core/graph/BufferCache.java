@@ -87,26 +87,55 @@ final class BufferCache extends AbstractMemoryMgr {
     return allocate(descriptor.dataType(), descriptor.getOrder(), descriptor.getShape());
   }
 
+  /**
+   * For a replayed step ({@link ReplayPlan}): an array of {@code descriptor} as {@link #allocate(boolean,
+   * LongShapeDescriptor)} gives, but {@code previous} itself when the buffer handed out is {@code previous}'s own
+   * ({@link Arena#allocate(DataType, long, DataBuffer)}). {@code previous} must be an array of {@code descriptor} that
+   * the caller made over a buffer of this cache's arena, in the arena's current generation, and no longer uses.
+   */
+  INDArray allocate(LongShapeDescriptor descriptor, INDArray previous) {
+    if (descriptor.isEmpty() || previous == null || previous.wasClosed()) {
+      return allocate(false, descriptor);
+    }
+    return allocate(descriptor.dataType(), descriptor.getOrder(), descriptor.getShape(), previous);
+  }
+
+  /** The arena new buffers come from, or null. */
+  Arena arena() {
+    return arena;
+  }
+
   private INDArray allocate(DataType dataType, char order, long[] shape) {
+    return allocate(dataType, order, shape, null);
+  }
+
+  private INDArray allocate(DataType dataType, char order, long[] shape, INDArray previous) {
     long length = 1;
     for (long d : shape) {
       length *= d;
     }
+    DataBuffer previousBuffer = previous == null ? null : previous.data();
     ArrayDeque<Slot> slots = free.get(new Key(dataType, length));
     Slot slot = slots == null ? null : slots.pollLast();
+    DataBuffer buffer;
     if (slot == null) {
       misses++;
-      DataBuffer fromArena = arena == null || length == 0 ? null : arena.allocate(dataType, length);
-      if (fromArena == null) {
+      buffer = arena == null || length == 0 ? null : arena.allocate(dataType, length, previousBuffer);
+      if (buffer == null) {
         return Nd4j.createUninitializedDetached(dataType, order, shape);
       }
-      return Nd4j.create(fromArena, shape, Nd4j.getStrides(shape, order), 0, order, dataType);
+      givenBack.remove(buffer); // a buffer made again for the same block may have been given back before
+    } else {
+      hits++;
+      lru.remove(slot);
+      kept.remove(slot.buffer);
+      cachedBytes -= bytes(slot.buffer);
+      buffer = slot.buffer;
     }
-    hits++;
-    lru.remove(slot);
-    kept.remove(slot.buffer);
-    cachedBytes -= bytes(slot.buffer);
-    return Nd4j.create(slot.buffer, shape, Nd4j.getStrides(shape, order), 0, order, dataType);
+    if (buffer == previousBuffer) {
+      return previous;
+    }
+    return Nd4j.create(buffer, shape, Nd4j.getStrides(shape, order), 0, order, dataType);
   }
 
   @Override

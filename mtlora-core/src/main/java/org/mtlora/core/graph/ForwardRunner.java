@@ -154,6 +154,11 @@ public final class ForwardRunner {
     return last == null ? 0 : last.fusedGroups();
   }
 
+  /** Steps of the last run's plan that follow from shapes alone and run in its first replay only (0 without one). */
+  synchronized int stepsRunOnce() {
+    return last == null ? 0 : last.stepsRunOnce();
+  }
+
   /** Reshapes the last run's plan makes without a copy (0 without one). */
   synchronized int sharedReshapes() {
     return last == null ? 0 : last.sharedReshapes();

@@ -13,7 +13,6 @@ import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
-import org.nd4j.autodiff.samediff.internal.SessionMemMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.CustomOp;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
@@ -94,8 +93,17 @@ final class ReplayPlan {
      */
     RESHAPE,
     /** A group of recorded ops computed in one pass ({@link FusedGroup}) into newly allocated outputs. */
-    FUSED
+    FUSED,
+    /**
+     * An op whose outputs follow from array shapes and integer constants alone (the shape arithmetic of reshapes and
+     * gradient functions: {@code shape_of}, {@code size_at} and what is computed from them), small and not returned:
+     * executed in the first replay into arrays of the plan's own, which later runs read without executing it.
+     */
+    ONCE
   }
+
+  /** Largest output, in elements, that a {@link Kind#ONCE} step keeps from run to run. */
+  private static final long ONCE_MAX_ELEMENTS = 1 << 12;
 
   /** Ops of a recorded run that a replay computes in one pass ({@link TrainingGelu}). */
   interface FusedGroup {
@@ -110,10 +118,13 @@ final class ReplayPlan {
   record Entry(DifferentialFunction op, FusedGroup group, List<String> inputs, List<String> outputs,
       INDArray[] arrays) {}
 
-  /** One op: where its inputs are read from and its outputs written to (slots of a run's values). */
+  /**
+   * One op: where its inputs are read from and its outputs written to (slots of a run's values), and the arrays the
+   * last run made for its outputs ({@code made}, one per output; see {@link #run}).
+   */
   private record Step(
       DifferentialFunction op, FusedGroup group, OpContext context, int[] inputs, int[] outputs,
-      LongShapeDescriptor[] shapes, boolean[] detached, Kind kind, int[] releaseAfter) {}
+      LongShapeDescriptor[] shapes, Kind kind, int[] releaseAfter, INDArray[] made) {}
 
   /** {@code Reshape}'s first integer argument for a row-major reshape ({@code 'c'}, negated). */
   private static final long ROW_MAJOR = -'c';
@@ -136,6 +147,9 @@ final class ReplayPlan {
    */
   private final Map<String, LongShapeDescriptor> storedShapes = new LinkedHashMap<>();
   private final int slotCount;
+  /** The arena, and its generation, whose buffers the arrays of the steps' {@code made} lie in; null before a run. */
+  private Arena madeIn;
+  private long madeInGeneration;
 
   private ReplayPlan(SameDiff sd, List<Step> steps, List<String> outputs, Map<String, Integer> slots,
       Map<String, Integer> stored, Map<String, LongShapeDescriptor> placeholders) {
@@ -181,6 +195,8 @@ final class ReplayPlan {
     List<Kind> kinds = new ArrayList<>();
     Map<Integer, Boolean> wholeRowMajor = new HashMap<>(); // slots whose arrays a reshape may share
     Set<String> sameInEveryRun = new HashSet<>(); // constants, and what follows from them and from shapes alone
+    Set<String> fromShapes = new HashSet<>(); // what follows from shapes and integer constants alone
+    Set<String> requested = Set.copyOf(outputs);
     for (Entry r : entries) {
       DifferentialFunction op = r.op();
       String opName = op == null ? "" : op.opName();
@@ -222,11 +238,17 @@ final class ReplayPlan {
           sameInEveryRun.add(out.get(i));
         }
       }
+      boolean shapesAlone = r.group() == null && (SHAPE_ONLY.contains(opName) || (!in.isEmpty()
+          && in.stream().allMatch(name -> fromShapes.contains(name) || integerConstant(sd, name))));
+      if (shapesAlone) {
+        fromShapes.addAll(out);
+      }
       Kind kind = r.group() != null ? Kind.FUSED : op instanceof Identity ? Kind.IDENTITY
-          : sharesBuffer(op, inSlots, r.arrays(), wholeRowMajor) ? Kind.RESHAPE : Kind.EXECUTE;
+          : sharesBuffer(op, inSlots, r.arrays(), wholeRowMajor) ? Kind.RESHAPE
+          : shapesAlone && keptFromRunToRun(r, requested) ? Kind.ONCE : Kind.EXECUTE;
       for (int i = 0; i < outSlots.length; i++) {
         INDArray o = r.arrays()[i];
-        boolean allocated = kind == Kind.EXECUTE || kind == Kind.FUSED;
+        boolean allocated = kind == Kind.EXECUTE || kind == Kind.FUSED || kind == Kind.ONCE;
         wholeRowMajor.put(outSlots[i], allocated ? !o.isView() && o.ordering() == 'c'
             && o.data().length() == o.length() : wholeRowMajor.getOrDefault(inSlots[0], false));
       }
@@ -252,6 +274,13 @@ final class ReplayPlan {
       }
     }
     boolean[] pinned = new boolean[n];
+    for (int i = 0; i < entries.size(); i++) {
+      if (kinds.get(i) == Kind.ONCE) {
+        for (int s : outputsOf.get(i)) {
+          pinned[s] = true; // the plan's own arrays, kept for the next run
+        }
+      }
+    }
     placeholders.keySet().forEach(p -> pinned[slots.get(p)] = true);
     stored.values().forEach(s -> pinned[s] = true);
     outputs.forEach(o -> pinned[owner[slots.get(o)]] = true);
@@ -272,22 +301,19 @@ final class ReplayPlan {
         releases.get(lastUse[s]).add(s);
       }
     }
-    Set<String> requested = Set.copyOf(outputs);
     List<Step> steps = new ArrayList<>();
     for (int i = 0; i < entries.size(); i++) {
       Entry r = entries.get(i);
       List<String> out = r.outputs();
       LongShapeDescriptor[] shapes = new LongShapeDescriptor[out.size()];
-      boolean[] detached = new boolean[out.size()];
       for (int j = 0; j < shapes.length; j++) {
         shapes[j] = r.arrays()[j].shapeDescriptor();
-        detached[j] = requested.contains(out.get(j));
       }
       int[] release = releases.get(i).stream().mapToInt(Integer::intValue).toArray();
       Kind kind = kinds.get(i);
-      OpContext context = kind == Kind.EXECUTE ? Nd4j.getExecutioner().buildContext() : null;
-      steps.add(new Step(r.op(), r.group(), context, inputsOf.get(i), outputsOf.get(i), shapes, detached, kind,
-          release));
+      OpContext context = kind == Kind.EXECUTE || kind == Kind.ONCE ? Nd4j.getExecutioner().buildContext() : null;
+      steps.add(new Step(r.op(), r.group(), context, inputsOf.get(i), outputsOf.get(i), shapes, kind, release,
+          new INDArray[shapes.length]));
     }
     return new ReplayPlan(sd, steps, outputs, slots, stored, phShapes);
   }
@@ -311,6 +337,22 @@ final class ReplayPlan {
     INDArray out = outputs[0];
     return rowMajor && out.ordering() == 'c' && !out.isView()
         && Arrays.equals(out.stride(), Nd4j.getStrides(out.shape(), 'c'));
+  }
+
+  /** Whether {@code name} is a constant of an integer or boolean type (a shape's, an axis'), not a parameter. */
+  private static boolean integerConstant(SameDiff sd, String name) {
+    return sd.getVariable(name).getVariableType() == VariableType.CONSTANT
+        && !sd.getVariable(name).dataType().isFPType();
+  }
+
+  /** Whether a step's recorded outputs may be kept from run to run: none returned, each small. */
+  private static boolean keptFromRunToRun(Entry r, Set<String> requested) {
+    for (int i = 0; i < r.outputs().size(); i++) {
+      if (requested.contains(r.outputs().get(i)) || r.arrays()[i].length() > ONCE_MAX_ELEMENTS) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Whether {@code op}, as it ran with {@code outputs}, can be replayed exactly. */
@@ -367,6 +409,11 @@ final class ReplayPlan {
     return (int) steps.stream().filter(s -> s.kind() == Kind.FUSED).count();
   }
 
+  /** How many steps follow from shapes alone and run in the first replay only ({@link Kind#ONCE}). */
+  int stepsRunOnce() {
+    return (int) steps.stream().filter(s -> s.kind() == Kind.ONCE).count();
+  }
+
   /** How many reshapes share their input's buffer instead of copying it. */
   int sharedReshapes() {
     return (int) steps.stream().filter(s -> s.kind() == Kind.RESHAPE).count();
@@ -375,8 +422,19 @@ final class ReplayPlan {
   /**
    * Runs the plan: {@code session} executes each op (its JVM kernels and fusions included), new arrays come from and
    * go back to {@code memory}. Returns the requested outputs by name.
+   *
+   * <p>A run asks {@code memory} for the same arrays in the same order as the last one, so when both take their
+   * buffers from the same arena, reset in between, they are handed the same blocks: a step then keeps the array
+   * objects it made in the last run (its outputs, or a shared reshape's array over the same buffer) instead of making
+   * new ones — ND4J takes 10-15 µs to make an array over a buffer, and a Swin-T training step makes about 5,000
+   * (docs/performance.md, lever row "Replayed steps keep their array objects"). A block that differs from the last
+   * run's gets a new array, so a run computes the same whether or not it keeps any.
    */
-  Map<String, INDArray> run(KernelSession session, SessionMemMgr memory, Map<String, INDArray> feed) {
+  Map<String, INDArray> run(KernelSession session, BufferCache memory, Map<String, INDArray> feed) {
+    Arena arena = memory.arena();
+    boolean again = arena != null && arena == madeIn && arena.generation() == madeInGeneration;
+    madeIn = arena;
+    madeInGeneration = arena == null ? 0 : arena.generation();
     INDArray[] values = new INDArray[slotCount];
     feed.forEach((name, arr) -> values[slots.get(name)] = arr);
     stored.forEach((name, s) -> values[s] = sd.getArrForVarName(name));
@@ -389,10 +447,19 @@ final class ReplayPlan {
       if (step.kind() == Kind.IDENTITY) {
         values[step.outputs()[0]] = in[0];
       } else if (step.kind() == Kind.FUSED) {
-        step.group().run(in, allocateOutputs(step, values, memory));
+        step.group().run(in, allocateOutputs(step, values, memory, again));
       } else if (step.kind() == Kind.RESHAPE) {
-        LongShapeDescriptor d = step.shapes()[0];
-        values[step.outputs()[0]] = Nd4j.create(in[0].data(), d.getShape(), d.getStride(), 0, 'c', d.dataType());
+        INDArray view = step.made()[0];
+        if (view == null || view.data() != in[0].data() || view.wasClosed()) {
+          LongShapeDescriptor d = step.shapes()[0];
+          view = Nd4j.create(in[0].data(), d.getShape(), d.getStride(), 0, 'c', d.dataType());
+          step.made()[0] = view;
+        }
+        values[step.outputs()[0]] = view;
+      } else if (step.kind() == Kind.ONCE && step.made()[0] != null) {
+        for (int j = 0; j < step.made().length; j++) {
+          values[step.outputs()[j]] = step.made()[j];
+        }
       } else {
         OpContext context = step.context();
         DifferentialFunction op = step.op();
@@ -401,7 +468,8 @@ final class ReplayPlan {
         } else {
           context.setInputArray(0, in[0]);
         }
-        INDArray[] out = allocateOutputs(step, values, memory);
+        INDArray[] out =
+            step.kind() == Kind.ONCE ? ownOutputs(step, values) : allocateOutputs(step, values, memory, again);
         for (int j = 0; j < out.length; j++) {
           context.setOutputArray(j, out[j]);
         }
@@ -419,11 +487,28 @@ final class ReplayPlan {
     return out;
   }
 
-  /** New arrays of the recorded shapes for {@code step}'s outputs, also stored in their slots of {@code values}. */
-  private static INDArray[] allocateOutputs(Step step, INDArray[] values, SessionMemMgr memory) {
+  /** Arrays of the plan's own, not from the run's memory, for a {@link Kind#ONCE} step's outputs, kept as its made. */
+  private static INDArray[] ownOutputs(Step step, INDArray[] values) {
     INDArray[] out = new INDArray[step.shapes().length];
     for (int j = 0; j < out.length; j++) {
-      out[j] = memory.allocate(step.detached()[j], step.shapes()[j]);
+      LongShapeDescriptor d = step.shapes()[j];
+      out[j] = Nd4j.createUninitializedDetached(d.dataType(), d.getOrder(), d.getShape());
+      step.made()[j] = out[j];
+      values[step.outputs()[j]] = out[j];
+    }
+    return out;
+  }
+
+  /**
+   * Arrays of the recorded shapes for {@code step}'s outputs, also stored in their slots of {@code values} and kept as
+   * the step's {@code made}: when {@code again} (the last run's arrays lie in the same arena generation), the last
+   * run's where {@code memory} hands out their buffers again, else new ones.
+   */
+  private static INDArray[] allocateOutputs(Step step, INDArray[] values, BufferCache memory, boolean again) {
+    INDArray[] out = new INDArray[step.shapes().length];
+    for (int j = 0; j < out.length; j++) {
+      out[j] = memory.allocate(step.shapes()[j], again ? step.made()[j] : null);
+      step.made()[j] = out[j];
       values[step.outputs()[j]] = out[j];
     }
     return out;
@@ -431,7 +516,9 @@ final class ReplayPlan {
 
   /** Frees the op contexts' native memory. */
   void close() {
+    madeIn = null;
     for (Step s : steps) {
+      Arrays.fill(s.made(), null);
       if (s.context() != null) {
         try {
           s.context().close();

@@ -163,4 +163,44 @@ class ArenaTest {
     cache.close();
     assertNotEquals(0, arena.reservedBytes());
   }
+
+  @Test
+  void aBufferOfferedForItsOwnBlockIsHandedOutAgainNotRemade() {
+    Arena arena = new Arena(CHUNK);
+    DataBuffer a = arena.allocate(DataType.FLOAT, 100);
+    DataBuffer b = arena.allocate(DataType.FLOAT, 50);
+    arena.reset(); // the same requests in the same order get the same blocks
+    assertSame(a, arena.allocate(DataType.FLOAT, 100, a));
+    assertSame(b, arena.allocate(DataType.FLOAT, 50, b));
+    arena.reset();
+    DataBuffer atA = arena.allocate(DataType.FLOAT, 100, b);
+    assertNotSame(b, atA, "another block: a new buffer");
+    assertEquals(a.address(), atA.address());
+    DataBuffer longer = arena.allocate(DataType.FLOAT, 60, b);
+    assertNotSame(b, longer, "b's block, but not as many elements");
+    assertEquals(b.address(), longer.address());
+    arena.reset();
+    DataBuffer asDoubles = arena.allocate(DataType.DOUBLE, 50, a);
+    assertNotSame(a, asDoubles, "a's block, another type");
+    assertEquals(DataType.DOUBLE, asDoubles.dataType());
+    arena.reset();
+    DataBuffer closed = arena.allocate(DataType.FLOAT, 100);
+    closed.close();
+    arena.reset();
+    DataBuffer fresh = arena.allocate(DataType.FLOAT, 100, closed);
+    assertNotSame(closed, fresh, "a closed buffer is not handed out");
+    fresh.put(0, 3f);
+    assertEquals(3f, fresh.getFloat(0));
+  }
+
+  @Test
+  void closingTheArenaStartsANewGeneration() {
+    Arena arena = new Arena(CHUNK);
+    arena.allocate(DataType.FLOAT, 10);
+    long before = arena.generation();
+    arena.reset();
+    assertEquals(before, arena.generation(), "a reset keeps the chunks: the same generation");
+    arena.close();
+    assertEquals(before + 1, arena.generation());
+  }
 }

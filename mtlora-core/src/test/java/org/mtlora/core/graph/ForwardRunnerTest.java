@@ -3,9 +3,12 @@ package org.mtlora.core.graph;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -131,6 +134,45 @@ class ForwardRunnerTest {
   }
 
   @Test
+  void replaysInOneArenaKeepTheArrayObjectsTheirBlocksHold() {
+    SameDiff sd = block();
+    ForwardRunner runner = new ForwardRunner(sd);
+    INDArray a = input(50, 1);
+    INDArray b = input(50, 2);
+    Map<String, INDArray> expectedA = throughSession(sd, a);
+    Map<String, INDArray> expectedB = throughSession(sd, b);
+    try (Arena arena = new Arena()) {
+      runner.outputInArena(Map.of("x", a), OUTPUTS, 1 << 20, arena); // recorded
+      arena.reset();
+      Map<String, INDArray> first = runner.outputInArena(Map.of("x", a), OUTPUTS, 1 << 20, arena);
+      assertSameBits(expectedA, copies(first));
+      arena.reset();
+      Map<String, INDArray> second = runner.outputInArena(Map.of("x", b), OUTPUTS, 1 << 20, arena);
+      assertSameBits(expectedB, copies(second)); // the kept arrays hold this run's values
+      for (String name : OUTPUTS) {
+        assertSame(first.get(name), second.get(name), "the same blocks: the same array objects, " + name);
+      }
+      arena.reset();
+      arena.allocate(DataType.FLOAT, 1000); // every block of the run moves: nothing is kept
+      Map<String, INDArray> third = runner.outputInArena(Map.of("x", a), OUTPUTS, 1 << 20, arena);
+      assertSameBits(expectedA, copies(third));
+      for (String name : OUTPUTS) {
+        assertNotSame(second.get(name), third.get(name), name);
+      }
+      assertEquals(3, runner.replayedRuns());
+    }
+    try (Arena other = new Arena()) {
+      assertSameBits(expectedB, copies(runner.outputInArena(Map.of("x", b), OUTPUTS, 1 << 20, other)));
+    }
+  }
+
+  private static Map<String, INDArray> copies(Map<String, INDArray> values) {
+    Map<String, INDArray> out = new LinkedHashMap<>();
+    values.forEach((name, value) -> out.put(name, value.dup()));
+    return out;
+  }
+
+  @Test
   void theReturnedArraysOutliveTheRun() {
     SameDiff sd = block();
     ForwardRunner runner = new ForwardRunner(sd);
@@ -240,6 +282,40 @@ class ForwardRunnerTest {
       }
     }
     assertEquals(3, runner.replayedRuns(), "each array's second run replays; its first is recorded");
+  }
+
+  @Test
+  void shapeArithmeticRunsInTheFirstReplayOnlyAndConstantsAreReadInEveryRun() {
+    SameDiff sd = SameDiff.create();
+    Nd4j.getRandom().setSeed(13);
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 24);
+    INDArray w = Nd4j.randn(DataType.FLOAT, 24, 8);
+    SDVariable bias = sd.constant("bias", Nd4j.linspace(-1, 1, 8, DataType.FLOAT)); // a frozen parameter
+    SDVariable h = x.mmul(sd.constant("w", w)).add(bias.reshape(1, 8));
+    sd.identity("same", sd.reshape(h, sd.shape(h))); // shape_of: from shapes alone
+    sd.identity("scaled", h.div(sd.sizeAt(h, 1).castTo(DataType.FLOAT))); // size_at and a cast of it
+    List<String> names = List.of("same", "scaled");
+    ForwardRunner runner = new ForwardRunner(sd);
+    INDArray a = input(5, 1);
+    INDArray b = input(5, 2);
+    runner.output(Map.of("x", a), names, 1 << 20); // recorded
+    assertTrue(runner.stepsRunOnce() >= 3, "shape_of, size_at, cast: " + runner.stepsRunOnce());
+    for (INDArray in : List.of(a, b, a)) { // the first replay runs them, the later ones read their arrays
+      assertOutputs(in, w, sd.getArrForVarName("bias"), runner.output(Map.of("x", in), names, 1 << 20));
+    }
+    sd.getArrForVarName("bias").addi(1f); // e.g. a checkpoint loaded: what reads a float constant runs every time
+    assertOutputs(b, w, sd.getArrForVarName("bias"), runner.output(Map.of("x", b), names, 1 << 20));
+    assertEquals(4, runner.replayedRuns());
+    INDArray taller = input(9, 3); // other shapes: another plan, with its own
+    runner.output(Map.of("x", taller), names, 1 << 20);
+    assertOutputs(taller, w, sd.getArrForVarName("bias"), runner.output(Map.of("x", taller), names, 1 << 20));
+  }
+
+  private static void assertOutputs(INDArray x, INDArray w, INDArray bias, Map<String, INDArray> out) {
+    INDArray h = x.mmul(w).addiRowVector(bias);
+    assertArrayEquals(h.shape(), out.get("same").shape());
+    assertArrayEquals(h.data().asFloat(), out.get("same").data().asFloat(), 1e-5f);
+    assertArrayEquals(h.div(8).data().asFloat(), out.get("scaled").data().asFloat(), 1e-5f);
   }
 
   @Test
