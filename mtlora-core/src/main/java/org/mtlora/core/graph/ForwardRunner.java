@@ -13,14 +13,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * ForwardRunner, long, Arena, Map, java.util.Collection, java.util.Collection)}). The first run goes through the
  * session every run of this project uses ({@link KernelSession}, its memory from an {@link Arena} through a {@link
  * BufferCache}) and records its ops; a later run whose placeholders, constants and variables have the same shapes,
- * strides, orders and data types, asking for the same outputs, replays them ({@link ReplayPlan}): the same ops with the same arguments, kernels and memory, in the
- * same order, so the same bits, without SameDiff's per-op bookkeeping. Anything else runs through the session as
+ * strides, orders and data types, asking for the same outputs, replays them ({@link ReplayPlan}): the same ops with the
+ * same arguments, kernels and memory, in the same order, so the same bits, without SameDiff's per-op bookkeeping.
+ * Anything else runs through the session as
  * before: the first run of other shapes or outputs (recorded too; the last {@value #MAX_PLANS} plans are kept), a graph
  * with listeners (they see every op), a graph whose ops do not replay exactly, and every run when {@code
  * -Dmtlora.replay=false} ({@link #REPLAY_PROPERTY}).
  *
- * <p>{@link #output} returns arrays of the caller's (copied out of the run's arena); {@link #outputInArena} leaves them
- * in the caller's arena. One run at a time: concurrent callers wait.
+ * <p>{@link #output} returns arrays of the caller's (copied out of the runner's arena, which keeps the memory of its
+ * largest run from one call to the next, until {@link #forget} or the runner is collected); {@link #outputInArena}
+ * leaves them in the caller's arena. One run at a time: concurrent callers wait.
  */
 public final class ForwardRunner {
   /** System property that turns replaying off ({@code -Dmtlora.replay=false}); read at each run. */
@@ -37,6 +39,12 @@ public final class ForwardRunner {
   private final List<ReplayPlan> plans = new ArrayList<>();
   /** Replays every plan (fusions keep one run's state, found once per graph); null until a plan is recorded. */
   private KernelSession session;
+  /**
+   * Where {@link #output}'s runs take their new arrays from: kept from one call to the next and reset after each, so
+   * that a replay is handed the blocks of the last one and keeps its array objects ({@link ReplayPlan#run}); null until
+   * the first call and after {@link #forget}.
+   */
+  private Arena arena;
   /** The plan that ran or was recorded in the last run, or null when it went through the session alone. */
   private ReplayPlan last;
   private long replays;
@@ -56,7 +64,10 @@ public final class ForwardRunner {
       long maxCacheBytes) {
     Preconditions.checkArgument(maxCacheBytes >= 0, "maxCacheBytes must be >= 0, got %s", maxCacheBytes);
     List<String> names = List.copyOf(outputs);
-    try (Arena arena = new Arena()) { // new buffers without zero-filling; the outputs copied out before it closes
+    if (arena == null) {
+      arena = new Arena(); // new buffers without zero-filling; the outputs copied out before each reset
+    }
+    try {
       if (!enabled() || !sd.getListeners().isEmpty()) {
         last = null;
         SessionMemory.boundCache(sd, maxCacheBytes, arena);
@@ -71,8 +82,12 @@ public final class ForwardRunner {
         return arena.escapeAll(replayOrRecord(placeholders, names, memory));
       } finally {
         memory.close();
-        System.gc(); // what SessionMemory#release does: off-heap memory outside the arena is freed on collection
+        // what SessionMemory#release does: off-heap memory outside the arena — the copies earlier calls returned, once
+        // their callers drop them — is freed on collection (without it, 25 MB more per 448 forward until one)
+        System.gc();
       }
+    } finally {
+      arena.reset();
     }
   }
 
@@ -164,11 +179,23 @@ public final class ForwardRunner {
     return last == null ? 0 : last.sharedReshapes();
   }
 
-  /** Drops the recorded plans and their native op contexts; the next runs record again. */
+  /** Bytes of native memory {@link #output}'s arena keeps between calls (0 before the first and after forget). */
+  synchronized long keptBytes() {
+    return arena == null ? 0 : arena.reservedBytes();
+  }
+
+  /**
+   * Drops the recorded plans and their native op contexts, and frees the memory {@link #output}'s runs keep between
+   * calls; the next runs record again.
+   */
   public synchronized void forget() {
     plans.forEach(ReplayPlan::close);
     plans.clear();
     last = null;
+    if (arena != null) {
+      arena.close();
+      arena = null;
+    }
   }
 
   /** Whether runners replay recorded runs: unless {@code -Dmtlora.replay=false} ({@link #REPLAY_PROPERTY}). */

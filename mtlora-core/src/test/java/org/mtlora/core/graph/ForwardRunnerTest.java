@@ -173,6 +173,28 @@ class ForwardRunnerTest {
   }
 
   @Test
+  void outputKeepsItsArenaFromCallToCallUntilForget() {
+    SameDiff sd = block();
+    ForwardRunner runner = new ForwardRunner(sd);
+    INDArray a = input(50, 1);
+    INDArray b = input(50, 2);
+    Map<String, INDArray> expectedA = throughSession(sd, a);
+    Map<String, INDArray> expectedB = throughSession(sd, b);
+    assertEquals(0, runner.keptBytes());
+    runner.output(Map.of("x", a), OUTPUTS, 1 << 20);
+    long kept = runner.keptBytes();
+    assertTrue(kept > 0, "the first run's arena is kept");
+    for (INDArray x : List.of(b, a, b)) {
+      assertSameBits(x == a ? expectedA : expectedB, runner.output(Map.of("x", x), OUTPUTS, 1 << 20));
+      assertEquals(kept, runner.keptBytes(), "replays fit in the chunks the first run took");
+    }
+    runner.forget();
+    assertEquals(0, runner.keptBytes(), "forget frees it");
+    assertSameBits(expectedA, runner.output(Map.of("x", a), OUTPUTS, 1 << 20)); // recorded again
+    assertSameBits(expectedB, runner.output(Map.of("x", b), OUTPUTS, 1 << 20));
+  }
+
+  @Test
   void theReturnedArraysOutliveTheRun() {
     SameDiff sd = block();
     ForwardRunner runner = new ForwardRunner(sd);
