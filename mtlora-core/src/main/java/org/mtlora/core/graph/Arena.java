@@ -77,10 +77,11 @@ public final class Arena implements AutoCloseable {
 
   /**
    * As {@link #allocate(DataType, long)}, but {@code previous} itself, not a new buffer object, when the block handed
-   * out is {@code previous}'s own: a buffer this arena made, since its last {@link #close} ({@link #generation}), for
-   * as many elements of {@code type}, and not closed. A replayed step asks for the same arrays in the same order in
-   * every run, so the arena hands out the same blocks, and the step can keep the buffer and array objects it made (ND4J
-   * takes 10-15 µs to make an array over a buffer, a training step thousands of them).
+   * out starts where {@code previous} does and {@code previous} holds as many elements of {@code type} and is not
+   * closed. A replayed step asks for the same arrays in the same order in every run, so the arena hands out the same
+   * blocks, and the step can keep the buffer and array objects it made (ND4J takes 10-20 µs to make an array over a
+   * buffer, a training step thousands of them). Offer only a buffer this arena made in its current {@link
+   * #generation}: the arena checks the address, not where the buffer came from.
    */
   DataBuffer allocate(DataType type, long length, DataBuffer previous) {
     Preconditions.checkArgument(length > 0, "length must be > 0, got %s", length);

@@ -15,10 +15,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * BufferCache}) and records its ops; a later run whose placeholders, constants and variables have the same shapes,
  * strides, orders and data types, asking for the same outputs, replays them ({@link ReplayPlan}): the same ops with the
  * same arguments, kernels and memory, in the same order, so the same bits, without SameDiff's per-op bookkeeping.
- * Anything else runs through the session as
- * before: the first run of other shapes or outputs (recorded too; the last {@value #MAX_PLANS} plans are kept), a graph
- * with listeners (they see every op), a graph whose ops do not replay exactly, and every run when {@code
- * -Dmtlora.replay=false} ({@link #REPLAY_PROPERTY}).
+ * Anything else runs through the session as before: the first run of other shapes or outputs (recorded too; the last
+ * {@value #MAX_PLANS} plans are kept), a graph with listeners (they see every op), a graph whose ops do not replay
+ * exactly, and every run when {@code -Dmtlora.replay=false} ({@link #REPLAY_PROPERTY}).
  *
  * <p>{@link #output} returns arrays of the caller's (copied out of the runner's arena, which keeps the memory of its
  * largest run from one call to the next, until {@link #forget} or the runner is collected); {@link #outputInArena}
