@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntFunction;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -406,17 +407,21 @@ final class ReplayPlan {
 
   /** How many steps compute a group of recorded ops in one pass. */
   int fusedGroups() {
-    return (int) steps.stream().filter(s -> s.kind() == Kind.FUSED).count();
+    return count(Kind.FUSED);
   }
 
   /** How many steps follow from shapes alone and run in the first replay only ({@link Kind#ONCE}). */
   int stepsRunOnce() {
-    return (int) steps.stream().filter(s -> s.kind() == Kind.ONCE).count();
+    return count(Kind.ONCE);
   }
 
   /** How many reshapes share their input's buffer instead of copying it. */
   int sharedReshapes() {
-    return (int) steps.stream().filter(s -> s.kind() == Kind.RESHAPE).count();
+    return count(Kind.RESHAPE);
+  }
+
+  private int count(Kind kind) {
+    return (int) steps.stream().filter(s -> s.kind() == kind).count();
   }
 
   /**
@@ -444,10 +449,12 @@ final class ReplayPlan {
       for (int i = 0; i < in.length; i++) {
         in[i] = values[step.inputs()[i]];
       }
+      // the last run's array where the memory hands out its buffer again (again: the same arena generation)
+      IntFunction<INDArray> fromMemory = j -> memory.allocate(step.shapes()[j], again ? step.made()[j] : null);
       if (step.kind() == Kind.IDENTITY) {
         values[step.outputs()[0]] = in[0];
       } else if (step.kind() == Kind.FUSED) {
-        step.group().run(in, allocateOutputs(step, values, memory, again));
+        step.group().run(in, newOutputs(step, values, fromMemory));
       } else if (step.kind() == Kind.RESHAPE) {
         INDArray view = step.made()[0];
         if (view == null || view.data() != in[0].data() || view.wasClosed()) {
@@ -469,7 +476,7 @@ final class ReplayPlan {
           context.setInputArray(0, in[0]);
         }
         INDArray[] out =
-            step.kind() == Kind.ONCE ? ownOutputs(step, values) : allocateOutputs(step, values, memory, again);
+            newOutputs(step, values, step.kind() == Kind.ONCE ? j -> ownArray(step.shapes()[j]) : fromMemory);
         for (int j = 0; j < out.length; j++) {
           context.setOutputArray(j, out[j]);
         }
@@ -487,32 +494,25 @@ final class ReplayPlan {
     return out;
   }
 
-  /** Arrays of the plan's own, not from the run's memory, for a {@link Kind#ONCE} step's outputs, kept as its made. */
-  private static INDArray[] ownOutputs(Step step, INDArray[] values) {
+  /**
+   * The arrays {@code make} gives for {@code step}'s outputs, by output index, also stored in their slots of {@code
+   * values} and kept as the step's {@code made}.
+   */
+  private static INDArray[] newOutputs(Step step, INDArray[] values, IntFunction<INDArray> make) {
     INDArray[] out = new INDArray[step.shapes().length];
     for (int j = 0; j < out.length; j++) {
-      LongShapeDescriptor d = step.shapes()[j];
-      out[j] = Nd4j.createUninitializedDetached(d.dataType(), d.getOrder(), d.getShape());
+      out[j] = make.apply(j);
       step.made()[j] = out[j];
       values[step.outputs()[j]] = out[j];
     }
     return out;
   }
 
-  /**
-   * Arrays of the recorded shapes for {@code step}'s outputs, also stored in their slots of {@code values} and kept as
-   * the step's {@code made}: when {@code again} (the last run's arrays lie in the same arena generation), the last
-   * run's where {@code memory} hands out their buffers again, else new ones.
-   */
-  private static INDArray[] allocateOutputs(Step step, INDArray[] values, BufferCache memory, boolean again) {
-    INDArray[] out = new INDArray[step.shapes().length];
-    for (int j = 0; j < out.length; j++) {
-      out[j] = memory.allocate(step.shapes()[j], again ? step.made()[j] : null);
-      step.made()[j] = out[j];
-      values[step.outputs()[j]] = out[j];
-    }
-    return out;
+  /** An array of the plan's own, not from the run's memory, for a {@link Kind#ONCE} step's output. */
+  private static INDArray ownArray(LongShapeDescriptor d) {
+    return Nd4j.createUninitializedDetached(d.dataType(), d.getOrder(), d.getShape());
   }
+
 
   /** Frees the op contexts' native memory. */
   void close() {

@@ -82,26 +82,7 @@ final class RowLogSoftmax {
 
   /** {@code y} from {@code x}, both {@code rows · width} floats from index 0 (they may be the same buffer). */
   static void forward(FloatBuffer x, FloatBuffer y, int rows, int width) {
-    int rowsPerChunk = CHUNK / width;
-    int chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
-    VectorKernels.inParts(chunks, (long) rows * width, PARALLEL_MIN, (first, end) -> {
-      float[] shifted = new float[padded(rowsPerChunk * width)];
-      float[] e = new float[shifted.length];
-      for (int c = first; c < end; c++) {
-        int firstRow = c * rowsPerChunk;
-        int chunkRows = Math.min(rowsPerChunk, rows - firstRow);
-        int n = chunkRows * width;
-        x.get(firstRow * width, shifted, 0, n);
-        shiftAndExp(shifted, e, chunkRows, width);
-        for (int at = 0; at < n; at += width) {
-          float logSum = (float) Math.log(sum(e, at, width));
-          for (int k = at; k < at + width; k++) {
-            shifted[k] -= logSum;
-          }
-        }
-        y.put(firstRow * width, shifted, 0, n);
-      }
-    });
+    inChunks(x, null, y, rows, width);
   }
 
   /**
@@ -109,35 +90,65 @@ final class RowLogSoftmax {
    * buffer with either input).
    */
   static void backward(FloatBuffer x, FloatBuffer dy, FloatBuffer dx, int rows, int width) {
+    inChunks(x, dy, dx, rows, width);
+  }
+
+  /**
+   * The forward into {@code out} ({@code dy} null) or the backward: chunks of whole rows of {@code x} copied into a
+   * Java array, shifted by their rows' maxima and exponentiated ({@link #shiftAndExp}), then finished row by row.
+   */
+  private static void inChunks(FloatBuffer x, FloatBuffer dy, FloatBuffer out, int rows, int width) {
     int rowsPerChunk = CHUNK / width;
     int chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
     VectorKernels.inParts(chunks, (long) rows * width, PARALLEL_MIN, (first, end) -> {
       float[] shifted = new float[padded(rowsPerChunk * width)];
       float[] e = new float[shifted.length];
-      float[] g = new float[shifted.length];
+      float[] g = dy == null ? null : new float[shifted.length];
       for (int c = first; c < end; c++) {
         int firstRow = c * rowsPerChunk;
-        int chunkRows = Math.min(rowsPerChunk, rows - firstRow);
-        int n = chunkRows * width;
+        int n = Math.min(rowsPerChunk, rows - firstRow) * width;
         x.get(firstRow * width, shifted, 0, n);
-        dy.get(firstRow * width, g, 0, n);
-        shiftAndExp(shifted, e, chunkRows, width);
-        for (int at = 0; at < n; at += width) {
-          float s = sum(e, at, width);
-          float gradientSum = sum(g, at, width);
-          for (int k = at; k < at + width; k++) {
-            float p = e[k] / s;
-            g[k] -= p * gradientSum;
-          }
+        shiftAndExp(shifted, e, n, width);
+        if (dy == null) {
+          logSoftmax(shifted, e, n, width);
+          out.put(firstRow * width, shifted, 0, n);
+        } else {
+          dy.get(firstRow * width, g, 0, n);
+          gradient(g, e, n, width);
+          out.put(firstRow * width, g, 0, n);
         }
-        dx.put(firstRow * width, g, 0, n);
       }
     });
   }
 
-  /** Subtracts each row's maximum from {@code shifted} in place, then writes the exponentials into {@code e}. */
-  private static void shiftAndExp(float[] shifted, float[] e, int rows, int width) {
-    for (int at = 0; at < rows * width; at += width) {
+  /** {@code y_k = (x_k − m) − ln s} in place of the shifted scores, for the {@code n / width} rows of a chunk. */
+  private static void logSoftmax(float[] shifted, float[] e, int n, int width) {
+    for (int at = 0; at < n; at += width) {
+      float logSum = (float) Math.log(sum(e, at, width));
+      for (int k = at; k < at + width; k++) {
+        shifted[k] -= logSum;
+      }
+    }
+  }
+
+  /** {@code dx_k = dy_k − (e_k / s) · Σ dy} in place of {@code g = dy}, for the {@code n / width} rows of a chunk. */
+  private static void gradient(float[] g, float[] e, int n, int width) {
+    for (int at = 0; at < n; at += width) {
+      float s = sum(e, at, width);
+      float gradientSum = sum(g, at, width);
+      for (int k = at; k < at + width; k++) {
+        float p = e[k] / s;
+        g[k] -= p * gradientSum;
+      }
+    }
+  }
+
+  /**
+   * Subtracts each row's maximum from the first {@code n} floats of {@code shifted} in place, then writes their
+   * exponentials into {@code e}.
+   */
+  private static void shiftAndExp(float[] shifted, float[] e, int n, int width) {
+    for (int at = 0; at < n; at += width) {
       float max = shifted[at];
       for (int k = at + 1; k < at + width; k++) {
         max = Math.max(max, shifted[k]);
@@ -146,7 +157,7 @@ final class RowLogSoftmax {
         shifted[k] -= max;
       }
     }
-    VectorExp.exp(shifted, e, rows * width);
+    VectorExp.exp(shifted, e, n);
   }
 
   /** {@code a[at] + ... + a[at + width − 1]}, in order, in float. */
