@@ -84,7 +84,9 @@ public final class Gradients {
     grad.setEnableCache(true); // sd.calculateGradients* turn it off; on, the session releases arrays once used
     grad.setListeners(sd.getListeners());
     Map<String, INDArray> replayed = null;
-    if (runner != null) {
+    if (runner == null) {
+      SessionMemory.ensureSession(sd); // this project's session, which runs the ops computed in Java (JavaOp)
+    } else {
       Preconditions.checkArgument(runner.graph() == grad, "the runner runs another graph than the gradient function");
       replayed = runner.outputInArena(placeholders, names, maxCacheBytes, arena);
       if (replayed == null) {

@@ -50,6 +50,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>float {@code log_softmax} over the last axis and its {@code log_softmax_bp} (the cross-entropy losses of
  *       training graphs) on {@link RowLogSoftmax} — three to four times libnd4j's speed, and finite where
  *       libnd4j's log-softmax gives −∞;
+ *   <li>this project's ops that libnd4j has no kernel for ({@link JavaOp}: a training batch norm and its
+ *       backward), computed by the op itself;
  *   <li>groups of an evaluation graph's ops computed together, with the bits of their ops ({@link Fusion}): the exact
  *       GELU's four element-wise ops in one pass ({@link GeluFusion}), a layer norm's squares and variance, and its
  *       {@code (x − mean) · (rstd ⊗ γ)}, without their intermediate arrays ({@link LayerNormFusion}; a training
@@ -121,6 +123,10 @@ final class KernelSession extends InferenceSession {
    * session would. Both a session's runs and replayed runs ({@link ReplayPlan#run}) come here.
    */
   void execute(DifferentialFunction op, OpContext context) {
+    if (op instanceof JavaOp javaOp) {
+      javaOp.compute(context);
+      return;
+    }
     if (VectorKernels.enabled() && (fused(op, context) || onJvm(op, context))) {
       return;
     }
@@ -147,6 +153,10 @@ final class KernelSession extends InferenceSession {
     if (opContext != null && outputFrameIter != null && OUTER_FRAME.equals(outputFrameIter.getFrame())
         && ReplayPlan.runsFromContext(op)) {
       execute(op, opContext);
+      return ExecutionResult.createFrom(op, opContext);
+    }
+    if (opContext != null && op instanceof JavaOp javaOp) {
+      javaOp.compute(opContext);
       return ExecutionResult.createFrom(op, opContext);
     }
     if (opContext != null && VectorKernels.enabled() && onJvm(op, opContext)) {

@@ -20,6 +20,9 @@ import org.nd4j.autodiff.samediff.internal.InferenceSession;
  * {@link Gradients#calculate} runs them with the release on, so the bound applies to them too.
  */
 public final class SessionMemory {
+  /** The array cache of a session {@link #ensureSession} gives: as SameDiff's own, bounded by memory alone. */
+  private static final long UNBOUNDED_CACHE_BYTES = Long.MAX_VALUE;
+
   private SessionMemory() {}
 
   /** Drops the sessions of {@code sd} and of its gradient function, then runs the garbage collector. */
@@ -51,6 +54,26 @@ public final class SessionMemory {
     SameDiff grad = sd.getFunction("grad");
     if (grad != null) {
       newSession(grad, maxCacheBytes, arena);
+    }
+  }
+
+  /**
+   * Gives the calling thread this project's session of {@code sd}, and of its gradient function when it has one, where
+   * it has another (SameDiff's stock one, or none yet); a session it has already is kept, with its arrays. A graph
+   * holding ops computed in Java ({@link JavaOp}) runs only under this project's session: call this before {@code
+   * sd.output} where {@link #boundCache}, {@link ForwardRunner} or {@link Gradients#calculate} do not run it.
+   */
+  public static void ensureSession(SameDiff sd) {
+    ensureOne(sd);
+    SameDiff grad = sd.getFunction("grad");
+    if (grad != null) {
+      ensureOne(grad);
+    }
+  }
+
+  private static void ensureOne(SameDiff sd) {
+    if (!(sd.getSessions().get(Thread.currentThread().getId()) instanceof KernelSession)) {
+      newSession(sd, UNBOUNDED_CACHE_BYTES, null);
     }
   }
 

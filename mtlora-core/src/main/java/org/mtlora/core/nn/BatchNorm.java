@@ -2,6 +2,7 @@ package org.mtlora.core.nn;
 
 import com.google.common.base.Preconditions;
 import java.util.Map;
+import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -9,8 +10,10 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Batch normalisation as PyTorch {@code nn.BatchNorm2d} (eps 1e-5, momentum 0.1), composed from reductions and
- * element-wise ops (SameDiff's batchNorm op has no working backward).
+ * Batch normalisation as PyTorch {@code nn.BatchNorm2d} (eps 1e-5, momentum 0.1). In training, rows with a scale and a
+ * shift (the HRNet heads') are one op each way, computed in Java ({@link BatchNormTraining}: statistics in float64
+ * read from the float rows, the backward in closed form); NCHW maps, rows without them and evaluation are composed from
+ * reductions and element-wise ops (SameDiff's batchNorm op has no working backward).
  *
  * <p>Works on channels-last rows {@code [N, C]} (statistics over all rows: for a feature map, all pixels of all
  * samples) or on NCHW maps {@code [B, C, H, W]} (statistics over B, H, W).
@@ -47,6 +50,11 @@ public final class BatchNorm {
   public static TrainOutput train(SameDiff sd, SDVariable x, int rank, long channels, SDVariable gamma,
       SDVariable beta, double eps) {
     int[] dims = reduceDims(rank);
+    if (rank == 2 && gamma != null && beta != null && !GraphContext.isInferenceOnly(sd)) {
+      // one op each way, its statistics in float64 without float64 copies of the input (BatchNormTraining)
+      SDVariable[] out = BatchNormTraining.apply(sd, x, gamma, beta, eps);
+      return new TrainOutput(out[0], out[1], out[2]);
+    }
     // Statistics accumulate in float64, as PyTorch's CPU kernel does (acc_type<float> = double): a float32 sum over
     // B*H*W values is off by ~sqrt(n) ulps, which 1/sigma then amplifies in every normalised value.
     DataType type = x.dataType();

@@ -6,6 +6,8 @@
  * each has a forward test against an independent computation and a double-precision finite-difference gradient
  * check. Ops that are broken in backward (gather, roll, resizeBilinear, batchNorm, dropout, tensorMmul, batchMmul,
  * logSoftmax on an explicit axis, rank-3 by rank-2 mmul, preciseGelu) are never used; see
- * {@code ../shared/docs/samediff-notes.md}.
+ * {@code ../shared/docs/samediff-notes.md}. A training batch norm on rows is one op each way that computes itself in
+ * Java ({@link org.mtlora.core.nn.BatchNormTraining}, an {@link org.mtlora.core.graph.JavaOp}), run by the project's
+ * session ({@link org.mtlora.core.graph.SessionMemory}).
  */
 package org.mtlora.core.nn;

@@ -1,6 +1,7 @@
 package org.mtlora.core.nn;
 
 import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.graph.SessionMemory;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -33,6 +34,7 @@ abstract class BlocksTestBase {
   }
 
   static INDArray eval(SameDiff sd, SDVariable out, Map<String, INDArray> placeholders) {
+    SessionMemory.ensureSession(sd); // as the library runs its graphs (and the only session for its Java ops)
     return sd.output(placeholders, out.name()).get(out.name());
   }
 

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.mtlora.core.graph.Gradients;
+import org.mtlora.core.graph.SessionMemory;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -61,6 +62,7 @@ public final class GradientCheck {
    * has a different weight) and marks it as the loss.
    */
   public static SDVariable weightedSumLoss(SameDiff sd, SDVariable out, Map<String, INDArray> placeholders) {
+    SessionMemory.ensureSession(sd);
     INDArray value = sd.output(placeholders, out.name()).get(out.name());
     INDArray w = randn(99, 1.0, value.shape());
     SDVariable loss = sd.sum("gradcheck_loss", out.mul(sd.constant(w.castTo(value.dataType()))));
@@ -147,6 +149,7 @@ public final class GradientCheck {
   }
 
   private static double lossValue(SameDiff sd, String loss, Map<String, INDArray> placeholders) {
+    SessionMemory.ensureSession(sd); // as the library runs its graphs (and the only session for its Java ops)
     return sd.output(placeholders, loss).get(loss).getDouble(0);
   }
 }
