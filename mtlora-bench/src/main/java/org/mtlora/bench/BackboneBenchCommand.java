@@ -115,6 +115,7 @@ final class BackboneBenchCommand implements Callable<Integer> {
       if (mode.equals("train")) {
         org.mtlora.core.graph.Gradients.calculate(sd, ph, List.of(), trainable); // as the trainer runs it
       } else {
+        org.mtlora.core.graph.SessionMemory.ensureSession(sd); // the library's session runs its training graphs
         sd.output(ph, "loss");
       }
       org.mtlora.core.graph.SessionMemory.release(sd);

@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import org.mtlora.core.adapter.MtLoraConfig;
 import org.mtlora.core.graph.Gradients;
 import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.graph.SessionMemory;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.swin.SwinBackbone;
@@ -77,11 +78,12 @@ public class SwinBlockBenchmark {
 
   @Benchmark
   public Object forward() {
+    SessionMemory.ensureSession(sd); // the library's session (the only one that runs its training graphs' norms)
     return sd.output(feed, loss);
   }
 
   @Benchmark
   public Object forwardBackward() {
-    return sd.calculateGradients(feed, trainable);
+    return Gradients.calculate(sd, feed, List.of(), trainable).getGradients();
   }
 }

@@ -45,7 +45,8 @@ public final class Gradients {
    * 1.0.0-M2.1 disables that release for gradient functions ({@code setEnableCache(false)}), so its session holds the
    * whole forward and backward of the graph until the run ends: 4.66 GB for the recompute + backward of Swin-T's first
    * stage's last block at 448x448, batch 1, against a peak of 1.43 GB with the release on (docs/performance.md).
-   * {@link #prepare} must have run.
+   * {@link #prepare} must have run. The run goes through this project's session ({@link SessionMemory#ensureSession}:
+   * one is given where the thread has none or SameDiff's own), the only one that runs the ops computed in Java.
    *
    * <p>A variable of {@code wrt} that the loss does not depend on has no gradient and no entry in the result, as with
    * {@code calculateGradients}.

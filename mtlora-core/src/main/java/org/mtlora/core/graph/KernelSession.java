@@ -50,8 +50,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>float {@code log_softmax} over the last axis and its {@code log_softmax_bp} (the cross-entropy losses of
  *       training graphs) on {@link RowLogSoftmax} — three to four times libnd4j's speed, and finite where
  *       libnd4j's log-softmax gives −∞;
- *   <li>this project's ops that libnd4j has no kernel for ({@link JavaOp}: a training batch norm and its
- *       backward), computed by the op itself;
+ *   <li>this project's ops that libnd4j has no kernel for ({@link JavaOp}: training batch and layer norms and
+ *       their backwards), computed by the op itself;
  *   <li>groups of an evaluation graph's ops computed together, with the bits of their ops ({@link Fusion}): the exact
  *       GELU's four element-wise ops in one pass ({@link GeluFusion}), a layer norm's squares and variance, and its
  *       {@code (x − mean) · (rstd ⊗ γ)}, without their intermediate arrays ({@link LayerNormFusion}; a training
@@ -61,8 +61,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * Each falls back to libnd4j for any array or argument it does not take (and all of them when {@link
  * VectorKernels#enabled()} is false). A run this session records ({@link #record}) is replayed by its {@link
  * ReplayPlan}, which with the fusions on also computes each training graph's GELU, its derivative and its backward in
- * one pass ({@link TrainingGelu}). The graph itself is unchanged (it still holds SameDiff's ops, so it saves, loads
- * and runs anywhere); {@link SessionMemory} gives every training and evaluation run of this project such a session.
+ * one pass ({@link TrainingGelu}). The session changes no graph: evaluation graphs hold SameDiff's ops only, so they
+ * save, load and run anywhere; training graphs also hold this project's {@link JavaOp}s, which only this session runs.
+ * {@link SessionMemory} gives every training and evaluation run of this project such a session.
  */
 final class KernelSession extends InferenceSession {
   /** Groups of ops computed together: none when {@link VectorKernels#fusions()} is false. */

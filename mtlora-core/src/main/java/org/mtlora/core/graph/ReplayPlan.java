@@ -61,7 +61,7 @@ final class ReplayPlan {
           "mtlora_broadcast_sum", "mtlora_equal_shape_sum", "mtlora_row_centring", "mtlora_column_centring",
           "mtlora_column_mean", "mtlora_mask_product", "mtlora_relu", "mtlora_gelu_product", "mtlora_no_gradient")
       // this project's ops computed in Java (JavaOp)
-      .add("mtlora_batch_norm", "mtlora_batch_norm_bp")
+      .add("mtlora_batch_norm", "mtlora_batch_norm_bp", "mtlora_layer_norm", "mtlora_layer_norm_bp")
       .build();
 
   /** Ops whose outputs depend on their inputs' shapes alone: the same in every run of a plan. */

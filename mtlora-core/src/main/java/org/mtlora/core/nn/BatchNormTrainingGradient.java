@@ -2,7 +2,6 @@ package org.mtlora.core.nn;
 
 import com.google.common.base.Preconditions;
 import java.util.List;
-import java.util.Map;
 import org.mtlora.core.graph.BatchNormKernel;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -57,23 +56,11 @@ public final class BatchNormTrainingGradient extends JavaComputedOp {
     return 3;
   }
 
+  /** {@code dx} like {@code x}, {@code dγ} and {@code dβ} like {@code γ}. */
   @Override
   public List<LongShapeDescriptor> calculateOutputShape(OpContext context) {
-    INDArray x = context.getInputArray(0);
-    INDArray gamma = context.getInputArray(1);
-    return List.of(LongShapeDescriptor.fromShape(x.shape(), x.dataType()),
-        LongShapeDescriptor.fromShape(gamma.shape(), x.dataType()),
-        LongShapeDescriptor.fromShape(gamma.shape(), x.dataType()));
+    return shapesOfInputs(context, 0, 1, 1);
   }
-
-  /** None (SameDiff's default looks this op's name up among the native ops). */
-  @Override
-  public Map<String, Object> propertiesForFunction() {
-    return Map.of();
-  }
-
-  @Override
-  public void setPropertiesForFunction(Map<String, Object> properties) {}
 
   @Override
   public void compute(OpContext context) {
@@ -101,10 +88,5 @@ public final class BatchNormTrainingGradient extends JavaComputedOp {
     dx.assign(g.subRowVector(a).subi(d.mulRowVector(b)).muliRowVector(k).castTo(dx.dataType()));
     dGamma.assign(r.mul(sumDyD).castTo(dGamma.dataType()).reshape(dGamma.shape()));
     dBeta.assign(sumDy.castTo(dBeta.dataType()).reshape(dBeta.shape()));
-  }
-
-  @Override
-  public List<SDVariable> doDiff(List<SDVariable> grads) {
-    throw new UnsupportedOperationException(NAME + " has no derivative: second derivatives are not taken");
   }
 }

@@ -9,7 +9,7 @@ import org.nd4j.imports.converters.DifferentialFunctionClassHolder;
  * Registers this package's op subclasses ({@link FrozenWeightMatmul}, {@link RowPermutation}, {@link
  * BroadcastProduct}, {@link BroadcastSum}, {@link EqualShapeSum}, {@link RowCentring}, {@link ColumnCentring}, {@link
  * ColumnMean}, {@link MaskProduct}, {@link Relu}, {@link GeluProduct}, {@link NoGradient}, {@link BatchNormTraining},
- * {@link BatchNormTrainingGradient}) with SameDiff's op
+ * {@link BatchNormTrainingGradient}, {@link LayerNormTraining}, {@link LayerNormTrainingGradient}) with SameDiff's op
  * registry, so that SameDiff's copy of a graph (made before it differentiates) re-creates them, with their backward,
  * from their names rather than falling back to the native op's class.
  */

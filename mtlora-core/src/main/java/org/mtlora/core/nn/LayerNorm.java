@@ -1,13 +1,17 @@
 package org.mtlora.core.nn;
 
+import org.mtlora.core.graph.GraphContext;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 /**
  * Layer normalisation over the last axis, as PyTorch {@code nn.LayerNorm(C, eps=1e-5)}: biased variance, eps inside
- * the square root. Composed from mean, subtraction, square, rsqrt and products; on rows ({@code rank} 2) in a graph
- * that may be differentiated, the means and the centring are {@link RowCentring}'s, whose backwards read neither the
- * input nor the squares, so a training session releases them after the forward.
+ * the square root. On rows ({@code rank} 2) with a scale and a shift in a graph that may be differentiated, one op
+ * each way computed in Java ({@link LayerNormTraining}, its backward in closed form); otherwise composed from mean,
+ * subtraction, square, rsqrt and products — on rows in a graph that may be differentiated, with the means and the
+ * centring of {@link RowCentring}, whose backwards read neither the input nor the squares, so a training session
+ * releases them after the forward. Evaluation graphs keep the composite, which their sessions fuse ({@code
+ * LayerNormFusion}) and any ND4J runs.
  */
 public final class LayerNorm {
   /** PyTorch's default epsilon, used by every LayerNorm of Swin. */
@@ -25,6 +29,10 @@ public final class LayerNorm {
    */
   public static SDVariable apply(SameDiff sd, SDVariable x, int rank, SDVariable gamma, SDVariable beta,
       double eps) {
+    if (rank == 2 && gamma != null && beta != null && !GraphContext.isInferenceOnly(sd)) {
+      // one op each way, each row read once forward and once backward (LayerNormTraining)
+      return LayerNormTraining.apply(sd, x, gamma, beta, eps)[0];
+    }
     int last = rank - 1;
     long width = rank == 2 ? knownWidth(x, gamma, beta) : -1;
     SDVariable centred;
