@@ -41,7 +41,8 @@ public final class BatchNormKernel {
    */
   public static boolean tryForward(INDArray x, INDArray gamma, INDArray beta, double eps, INDArray y,
       INDArray mean, INDArray var, INDArray invStd) {
-    if (!takes(new INDArray[] {x, y}, gamma, beta, mean, var, invStd)) {
+    if (!VectorKernels.floatMatrices(Integer.MAX_VALUE, x, y)
+        || !VectorKernels.wholeFloatBuffers(x.size(1), gamma, beta, mean, var, invStd)) {
       return false;
     }
     int rows = (int) x.size(0);
@@ -88,7 +89,8 @@ public final class BatchNormKernel {
    */
   public static boolean tryBackward(INDArray x, INDArray gamma, INDArray mean, INDArray invStd, INDArray dy,
       INDArray dx, INDArray dGamma, INDArray dBeta) {
-    if (!takes(new INDArray[] {x, dy, dx}, gamma, mean, invStd, dGamma, dBeta)) {
+    if (!VectorKernels.floatMatrices(Integer.MAX_VALUE, x, dy, dx)
+        || !VectorKernels.wholeFloatBuffers(x.size(1), gamma, mean, invStd, dGamma, dBeta)) {
       return false;
     }
     int rows = (int) x.size(0);
@@ -160,27 +162,5 @@ public final class BatchNormKernel {
       System.arraycopy(acc, 0, sums, first, acc.length);
     });
     return sums;
-  }
-
-  /**
-   * Whether the kernels are on and every array is a whole float buffer: the matrices of one shape {@code [M, C]} with
-   * at most {@code Integer.MAX_VALUE} elements, each vector of {@code C} elements.
-   */
-  private static boolean takes(INDArray[] matrices, INDArray... vectors) {
-    INDArray first = matrices[0];
-    if (!VectorKernels.enabled() || first.rank() != 2 || first.length() > Integer.MAX_VALUE) {
-      return false;
-    }
-    for (INDArray a : matrices) {
-      if (!VectorKernels.wholeFloatBuffer(a) || !a.equalShapes(first)) {
-        return false;
-      }
-    }
-    for (INDArray a : vectors) {
-      if (!VectorKernels.wholeFloatBuffer(a) || a.length() != first.size(1)) {
-        return false;
-      }
-    }
-    return true;
   }
 }

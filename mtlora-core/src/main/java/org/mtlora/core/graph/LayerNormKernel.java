@@ -42,7 +42,9 @@ public final class LayerNormKernel {
    */
   public static boolean tryForward(INDArray x, INDArray gamma, INDArray beta, double eps, INDArray y,
       INDArray mean, INDArray rstd) {
-    if (!takes(x, y) || !columns(x, gamma, beta) || !rows(x, mean, rstd)) {
+    if (!VectorKernels.floatMatrices(Integer.MAX_VALUE / 4, x, y)
+        || !VectorKernels.wholeFloatBuffers(x.size(1), gamma, beta)
+        || !VectorKernels.wholeFloatBuffers(x.size(0), mean, rstd)) {
       return false;
     }
     int n = (int) x.size(0);
@@ -65,7 +67,9 @@ public final class LayerNormKernel {
    */
   public static boolean tryBackward(INDArray x, INDArray gamma, INDArray mean, INDArray rstd, INDArray dy,
       INDArray dx, INDArray dGamma, INDArray dBeta) {
-    if (!takes(x, dy) || !takes(x, dx) || !columns(x, gamma, dGamma, dBeta) || !rows(x, mean, rstd)) {
+    if (!VectorKernels.floatMatrices(Integer.MAX_VALUE / 4, x, dy, dx)
+        || !VectorKernels.wholeFloatBuffers(x.size(1), gamma, dGamma, dBeta)
+        || !VectorKernels.wholeFloatBuffers(x.size(0), mean, rstd)) {
       return false;
     }
     int n = (int) x.size(0);
@@ -188,32 +192,6 @@ public final class LayerNormKernel {
         dx.putFloat(at + 4 * j, (g - meanG - xhat * meanGX) * r);
       }
     }
-  }
-
-  /** Whether the kernels are on and both are whole float buffers of one shape {@code [N, C]} (int-sized). */
-  private static boolean takes(INDArray x, INDArray other) {
-    return VectorKernels.enabled() && x.rank() == 2 && x.length() <= Integer.MAX_VALUE / 4
-        && VectorKernels.wholeFloatBuffer(x) && VectorKernels.wholeFloatBuffer(other) && x.equalShapes(other);
-  }
-
-  /** Whether every array is a whole float buffer of {@code C} elements. */
-  private static boolean columns(INDArray x, INDArray... vectors) {
-    for (INDArray v : vectors) {
-      if (!VectorKernels.wholeFloatBuffer(v) || v.length() != x.size(1)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** Whether every array is a whole float buffer of {@code N} elements. */
-  private static boolean rows(INDArray x, INDArray... vectors) {
-    for (INDArray v : vectors) {
-      if (!VectorKernels.wholeFloatBuffer(v) || v.length() != x.size(0)) {
-        return false;
-      }
-    }
-    return true;
   }
 
   /**

@@ -291,6 +291,33 @@ public final class VectorKernels {
   }
 
   /**
+   * Whether the kernels are on and {@code x} and {@code others} are whole float buffers of one rank-2 shape with at most
+   * {@code maxElements} elements: the matrices a row or column kernel ({@link BatchNormKernel}, {@link
+   * LayerNormKernel}) reads and writes in place.
+   */
+  static boolean floatMatrices(long maxElements, INDArray x, INDArray... others) {
+    if (!ENABLED || x.rank() != 2 || x.length() > maxElements || !wholeFloatBuffer(x)) {
+      return false;
+    }
+    for (INDArray a : others) {
+      if (!wholeFloatBuffer(a) || !a.equalShapes(x)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether every array is a whole float buffer of exactly {@code length} elements (a per-row or per-column vector). */
+  static boolean wholeFloatBuffers(long length, INDArray... arrays) {
+    for (INDArray a : arrays) {
+      if (!wholeFloatBuffer(a) || a.length() != length) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * Writes {@code f(in[i])} to {@code out[i]} for {@code i < length}; both buffers hold at least {@code length} floats
    * from index 0 (they may be the same buffer).
    */

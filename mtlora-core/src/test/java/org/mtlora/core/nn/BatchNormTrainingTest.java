@@ -18,9 +18,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * {@link BatchNormTraining} and {@link BatchNormTrainingGradient}: the JVM kernel and the array-op fallback against
@@ -61,42 +59,11 @@ class BatchNormTrainingTest extends BlocksTestBase {
     return s;
   }
 
-  /** Runs {@code op} from a context holding {@code inputs} into new arrays of {@code outputShapes}. */
-  private static INDArray[] compute(JavaOpUnderTest op, INDArray[] inputs, long[]... outputShapes) {
-    try (OpContext context = Nd4j.getExecutioner().buildContext()) {
-      for (int i = 0; i < inputs.length; i++) {
-        context.setInputArray(i, inputs[i]);
-      }
-      INDArray[] outputs = new INDArray[outputShapes.length];
-      for (int i = 0; i < outputs.length; i++) {
-        outputs[i] = Nd4j.create(inputs[0].dataType(), outputShapes[i]);
-        context.setOutputArray(i, outputs[i]);
-      }
-      op.compute(context);
-      return outputs;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  /** The op's compute, with the epsilon of a forward. */
-  private interface JavaOpUnderTest {
-    void compute(OpContext context);
-  }
-
-  private static JavaOpUnderTest forwardOp() {
+  private static BatchNormTraining forwardOp() {
     SameDiff sd = SameDiff.create();
     SDVariable[] out = BatchNormTraining.apply(sd, sd.placeHolder("x", DataType.FLOAT, -1, C),
         sd.var("g", DataType.FLOAT, C), sd.var("b", DataType.FLOAT, C), EPS);
-    return ((BatchNormTraining) sd.getVariableOutputOp(out[0].name()))::compute;
-  }
-
-  /** The same rows as a view at an offset of a larger array, which the kernel does not take: the fallback runs. */
-  private static INDArray asView(INDArray a) {
-    INDArray larger = Nd4j.create(a.dataType(), a.size(0) + 1, a.size(1));
-    INDArray view = larger.get(NDArrayIndex.interval(1, a.size(0) + 1), NDArrayIndex.all());
-    view.assign(a);
-    return view;
+    return (BatchNormTraining) sd.getVariableOutputOp(out[0].name());
   }
 
   @Test
@@ -146,7 +113,7 @@ class BatchNormTrainingTest extends BlocksTestBase {
     double[][] s = statistics(x);
     INDArray mean = Nd4j.createFromArray(s[0]).castTo(DataType.FLOAT);
     INDArray invStd = Nd4j.createFromArray(s[2]).castTo(DataType.FLOAT);
-    JavaOpUnderTest backward = new BatchNormTrainingGradient()::compute;
+    BatchNormTrainingGradient backward = new BatchNormTrainingGradient();
     INDArray[] kernel = compute(backward, new INDArray[] {x, g, mean, invStd, dy}, new long[] {M, C},
         new long[] {C}, new long[] {C});
     INDArray[] fallback = compute(backward, new INDArray[] {asView(x), g, mean, invStd, asView(dy)},

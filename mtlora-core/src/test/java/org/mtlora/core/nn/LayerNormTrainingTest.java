@@ -20,9 +20,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * {@link LayerNormTraining} and {@link LayerNormTrainingGradient}: the JVM kernel and the array-op fallback against
@@ -43,32 +41,6 @@ class LayerNormTrainingTest extends BlocksTestBase {
 
   private static INDArray vector(long seed, int c) {
     return GradientCheck.randn(seed, 1.0, c).castTo(DataType.FLOAT);
-  }
-
-  /** The same values as a view at an offset of a larger array, which the kernel does not take: the fallback runs. */
-  private static INDArray asView(INDArray a) {
-    INDArray larger = Nd4j.create(a.dataType(), a.size(0) + 1, a.size(1));
-    INDArray view = larger.get(NDArrayIndex.interval(1, a.size(0) + 1), NDArrayIndex.all());
-    view.assign(a);
-    return view;
-  }
-
-  /** Runs {@code op}'s compute from a context holding {@code inputs} into new float arrays of {@code outputShapes}. */
-  private static INDArray[] compute(JavaComputedOp op, INDArray[] inputs, long[]... outputShapes) {
-    try (OpContext context = Nd4j.getExecutioner().buildContext()) {
-      for (int i = 0; i < inputs.length; i++) {
-        context.setInputArray(i, inputs[i]);
-      }
-      INDArray[] outputs = new INDArray[outputShapes.length];
-      for (int i = 0; i < outputs.length; i++) {
-        outputs[i] = Nd4j.create(DataType.FLOAT, outputShapes[i]);
-        context.setOutputArray(i, outputs[i]);
-      }
-      op.compute(context);
-      return outputs;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   private static LayerNormTraining forwardOp(int c) {
