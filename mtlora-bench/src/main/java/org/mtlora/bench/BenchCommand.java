@@ -149,13 +149,13 @@ final class BenchCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "{\"bench\":\"model\",\"variant\":\"%s\",\"mode\":\"%s\",\"backbone\":\"%s\",\"img_size\":%d,\"policy\":\"%s\",\"checkpointing\":\"%s\","
             + "\"shared_rank\":%d,\"task_rank\":%d,\"tasks\":%d,\"batch\":%d,\"median_s\":%.4f,\"min_s\":%.4f,"
             + "\"max_s\":%.4f,\"peak_rss_mb\":%d,\"max_abs_diff_vs_unmerged\":%.3g,\"backend\":\"%s\","
-            + "\"threads\":%d,\"blas_threads\":%d,\"gelu_scale\":%s,\"vector_kernels\":\"%s\"}%n",
+            + "\"threads\":%d,\"blas_threads\":%d,\"gelu_scale\":%s,\"vector_kernels\":\"%s\",\"collector\":\"%s\"}%n",
         variant, mode, options.backbone, options.imgSize, options.method().label(), train ? recompute.label() : "none",
         options.sharedRank, options.taskRank, options.tasks.size(), batch,
         sorted.length == 0 ? Double.NaN : sorted[sorted.length / 2], sorted.length == 0 ? Double.NaN : sorted[0],
         sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1], peakRss, mergeError,
         Nd4j.getBackend().getClass().getSimpleName(), Nd4j.getEnvironment().maxThreads(),
-        Nd4j.factory().blas().getMaxThreads(), geluScale, VectorKernels.describe());
+        Nd4j.factory().blas().getMaxThreads(), geluScale, VectorKernels.describe(), InfoCommand.collector());
     out.flush();
     return 0;
   }

@@ -1,6 +1,9 @@
 package org.mtlora.bench;
 
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.TreeMap;
@@ -60,12 +63,34 @@ final class InfoCommand implements Callable<Integer> {
     row(out, "javacpp maxphysicalbytes", limit(Pointer.maxPhysicalBytes()));
     row(out, "javacpp in use", mib(Pointer.totalBytes()) + " (process RSS " + mib(Pointer.physicalBytes()) + ")");
     row(out, "jvm heap max", mib(Runtime.getRuntime().maxMemory()));
+    row(out, "jvm collector", collector());
     row(out, "java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     out.println();
     out.println("nd4j environment:");
     new TreeMap<>(env).forEach((k, v) -> out.printf(Locale.ROOT, "  %-28s %s%n", k, v));
     out.flush();
     return 0;
+  }
+
+  /** The JVM's garbage collector ({@code ./mtlora} picks the serial one on machines with up to 4 CPUs). */
+  static String collector() {
+    List<String> beans = new ArrayList<>();
+    ManagementFactory.getGarbageCollectorMXBeans().forEach(b -> beans.add(b.getName()));
+    return collectorName(beans);
+  }
+
+  /** serial, G1 or parallel from the names of the JVM's collector beans; otherwise the names themselves. */
+  static String collectorName(List<String> beans) {
+    if (beans.contains("MarkSweepCompact")) {
+      return "serial";
+    }
+    if (!beans.isEmpty() && beans.stream().allMatch(b -> b.startsWith("G1 "))) {
+      return "G1";
+    }
+    if (!beans.isEmpty() && beans.stream().allMatch(b -> b.startsWith("PS "))) {
+      return "parallel";
+    }
+    return String.join(", ", beans);
   }
 
   private static void row(PrintWriter out, String key, String value) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -59,9 +60,17 @@ class MtloraCommandTest {
     Result r = run("info");
     assertEquals(0, r.status(), r.err());
     for (String key : new String[] {"nd4j backend               CpuBackend", "blas vendor", "blas threads",
-        "nd4j max threads", "replayed forwards", "javacpp maxbytes", "javacpp maxphysicalbytes", "mtlora version", "nd4j version"}) {
+        "nd4j max threads", "replayed forwards", "jvm collector", "javacpp maxbytes", "javacpp maxphysicalbytes", "mtlora version", "nd4j version"}) {
       assertTrue(r.out().contains(key), "missing '" + key + "' in\n" + r.out());
     }
+  }
+
+  @Test
+  void infoNamesTheCollectorFromItsBeans() {
+    assertEquals("serial", InfoCommand.collectorName(List.of("Copy", "MarkSweepCompact")));
+    assertEquals("G1", InfoCommand.collectorName(List.of("G1 Young Generation", "G1 Old Generation")));
+    assertEquals("parallel", InfoCommand.collectorName(List.of("PS Scavenge", "PS MarkSweep")));
+    assertEquals("ZGC Cycles, ZGC Pauses", InfoCommand.collectorName(List.of("ZGC Cycles", "ZGC Pauses")));
   }
 
   @Test
