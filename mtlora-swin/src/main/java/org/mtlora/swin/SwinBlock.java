@@ -92,11 +92,11 @@ final class SwinBlock {
     long tokens = (long) resolution * resolution;
     MtLoraLinear.Output attnOut = attentionBranch(ctx, x);
     SDVariable xShared = EqualShapeSum.apply(sd, x, DropPath.apply(ctx, prefix + ".drop_path.attn",
-        unroll(sd, attnOut.shared()), tokens, dim, dropPath));
+        attnOut.shared(), tokens, dim, dropPath));
     Map<String, SDVariable> attnTasks = new LinkedHashMap<>();
     for (String t : tasks) {
       attnTasks.put(t, EqualShapeSum.apply(sd, x, DropPath.apply(ctx, prefix + ".drop_path.attn." + t,
-          unroll(sd, attnOut.tasks().get(t)), tokens, dim, dropPath)));
+          attnOut.tasks().get(t), tokens, dim, dropPath)));
     }
     MtLoraLinear.Output mlp = mlpBranch(ctx, xShared, attnTasks);
     SDVariable yShared = EqualShapeSum.apply(sd, xShared, DropPath.apply(ctx, prefix + ".drop_path.mlp",
@@ -109,7 +109,11 @@ final class SwinBlock {
     return new Output(yShared, yTasks.buildOrThrow());
   }
 
-  /** norm1, cyclic shift, window partition, attention; outputs stay in window order. */
+  /**
+   * norm1, cyclic shift, window partition, attention, window reverse and reverse shift: the attention outputs in token
+   * order. With task streams the reverse acts inside proj, on its pretrained product and its rank-r terms ({@link
+   * MtLoraLinear.RowMap}): one C-wide reordering and one as wide as the summed ranks instead of one C-wide per stream.
+   */
   private MtLoraLinear.Output attentionBranch(GraphContext ctx, SDVariable x) {
     SameDiff sd = ctx.sd();
     SDVariable h = LayerNorm.apply(sd, x, 2, ctx.param(prefix + ".norm1.weight"), ctx.param(prefix + ".norm1.bias"));
@@ -119,12 +123,17 @@ final class SwinBlock {
     int numWindows = (resolution / window) * (resolution / window);
     SDVariable mask = shift == 0 ? null
         : ctx.constant(prefix + ".attn_mask", WindowAttention.maskArray(resolution, resolution, window, shift));
-    return attn.apply(ctx, windows, (long) resolution * resolution, mask, numWindows);
+    long tokens = (long) resolution * resolution;
+    if (tasks.isEmpty()) {
+      MtLoraLinear.Output out = attn.apply(ctx, windows, tokens, mask, numWindows, MtLoraLinear.RowMap.IDENTITY);
+      return new MtLoraLinear.Output(unroll(sd, out.shared(), dim), ImmutableMap.of());
+    }
+    return attn.apply(ctx, windows, tokens, mask, numWindows, (rows, width) -> unroll(sd, rows, width));
   }
 
-  /** Window reverse and reverse shift, back to token rows {@code [B*L, C]}. */
-  private SDVariable unroll(SameDiff sd, SDVariable windows) {
-    return WindowOps.reorderRows(sd, windows, dim, WindowGeometry.inverse(WindowGeometry.windowOrder(resolution,
+  /** Window reverse and reverse shift, back to token rows {@code [B*L, width]}. */
+  private SDVariable unroll(SameDiff sd, SDVariable windows, long width) {
+    return WindowOps.reorderRows(sd, windows, width, WindowGeometry.inverse(WindowGeometry.windowOrder(resolution,
         resolution, window, shift)), orderName(true));
   }
 

@@ -59,10 +59,11 @@ final class WindowAttention {
    * @param windows rows {@code [B * nW * N, C]}
    * @param tokensPerSample {@code nW * N} (rows per image, for dropout masks)
    * @param mask additive mask {@code [nW, 1, N, N]} for shifted windows, or null
-   * @return the proj layer's outputs on {@code [B * nW * N, C]} rows
+   * @param outputRows reorders the proj layer's output rows ({@link MtLoraLinear.RowMap#IDENTITY}: window order)
+   * @return the proj layer's outputs on {@code [B * nW * N, C]} rows, reordered by {@code outputRows}
    */
   MtLoraLinear.Output apply(GraphContext ctx, SDVariable windows, long tokensPerSample, SDVariable mask,
-      int numWindows) {
+      int numWindows, MtLoraLinear.RowMap outputRows) {
     SameDiff sd = ctx.sd();
     int n = window * window;
     long headDim = dim / heads;
@@ -88,7 +89,7 @@ final class WindowAttention {
     SDVariable probs = MaskedSoftmax.apply(sd, attn, null);
     SDVariable out = sd.mmul(probs, v); // [B_, nH, N, hd]
     out = sd.reshape(sd.permute(out, 0, 2, 1, 3), -1, dim); // [B_*N, C]
-    return proj.apply(ctx, out, tokensPerSample, null);
+    return proj.apply(ctx, out, tokensPerSample, null, outputRows);
   }
 
   /** {@code [heads, N, N]}: a product with a one-hot matrix when the table trains, a gathered constant otherwise. */

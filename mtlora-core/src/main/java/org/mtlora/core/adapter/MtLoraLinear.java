@@ -79,6 +79,19 @@ public final class MtLoraLinear {
   /** The layer's outputs: the shared stream and, in task modes, one output per task (in task order). */
   public record Output(SDVariable shared, ImmutableMap<String, SDVariable> tasks) {}
 
+  /**
+   * A reordering of rows that acts on rows alone, each output row a copy of one input row (a row gather, such as a Swin
+   * block's window reverse), whatever the width: see {@link #apply(GraphContext, SDVariable, long, Map, RowMap)}.
+   */
+  @FunctionalInterface
+  public interface RowMap {
+    /** Leaves the rows where they are. */
+    RowMap IDENTITY = (rows, width) -> rows;
+
+    /** {@code rows} ({@code [N, width]}) reordered. */
+    SDVariable apply(SDVariable rows, long width);
+  }
+
   public String prefix() {
     return prefix;
   }
@@ -184,13 +197,28 @@ public final class MtLoraLinear {
    * @return the shared output {@code [B * rowsPerSample, out]} and one output per task (empty without task paths)
    */
   public Output apply(GraphContext ctx, SDVariable x, long rowsPerSample, Map<String, SDVariable> taskInputs) {
+    return apply(ctx, x, rowsPerSample, taskInputs, RowMap.IDENTITY);
+  }
+
+  /**
+   * As {@link #apply(GraphContext, SDVariable, long, Map)}, every output's rows then reordered by {@code rowMap} — a
+   * map that acts on rows alone, each output row a copy of one input row (a row gather, such as a Swin block's window
+   * reverse). Such a map commutes with a product on the right, {@code rowMap(H B^T) = rowMap(H) B^T}, so it is applied
+   * to the pretrained product {@code x W^T + b} and to the rank-r intermediates {@code u A^T} instead of to each
+   * {@code [N, out]} output: with k low-rank paths, one {@code out}-wide reordering and rank-wide ones instead of k + 1
+   * {@code out}-wide ones. The outputs equal those of the plain call reordered (to rounding: each row has the same sums).
+   *
+   * @param rowMap the row reordering
+   */
+  public Output apply(GraphContext ctx, SDVariable x, long rowsPerSample, Map<String, SDVariable> taskInputs,
+      RowMap rowMap) {
     SameDiff sd = ctx.sd();
     if (taskInputs != null) {
       Preconditions.checkArgument(taskInputs.keySet().equals(taskRanks.keySet()),
           "%s: task inputs must be given for exactly the tasks %s, found %s", prefix, taskRanks.keySet(),
           taskInputs.keySet());
     }
-    SDVariable p = Linear.apply(ctx, x, weightName(), bias ? biasName() : null);
+    SDVariable p = rowMap.apply(Linear.apply(ctx, x, weightName(), bias ? biasName() : null), out);
     if (!adapted()) {
       return new Output(p, ImmutableMap.of());
     }
@@ -198,7 +226,7 @@ public final class MtLoraLinear {
     SDVariable sharedDelta;
     Map<String, SDVariable> taskDeltas = new LinkedHashMap<>();
     if (taskInputs == null && !taskRanks.isEmpty()) { // every path reads xd: one down-projection for all
-      ImmutableList<SDVariable> deltas = stackedLowRank(ctx, xd);
+      ImmutableList<SDVariable> deltas = stackedLowRank(ctx, xd, rowMap);
       sharedDelta = hasSharedMatrices() ? deltas.get(0) : null;
       int k = hasSharedMatrices() ? 1 : 0;
       for (String t : taskRanks.keySet()) {
@@ -206,10 +234,10 @@ public final class MtLoraLinear {
       }
     } else {
       sharedDelta = hasSharedMatrices()
-          ? lowRank(sd, xd, ctx.param(sharedA()), ctx.param(sharedB()), sharedScale) : null;
+          ? lowRank(sd, xd, ctx.param(sharedA()), ctx.param(sharedB()), sharedScale, sharedRank, rowMap) : null;
       for (String t : taskRanks.keySet()) {
         taskDeltas.put(t, lowRank(sd, taskInputs.get(t), ctx.param(taskA(t)), ctx.param(taskB(t)),
-            taskScales.get(t)));
+            taskScales.get(t), taskRanks.get(t), rowMap));
       }
     }
     Map<String, SDVariable> tasks = new LinkedHashMap<>();
@@ -235,10 +263,12 @@ public final class MtLoraLinear {
 
   /**
    * {@code scale * (u A^T) B^T}: two skinny products, never the full {@code [out, in]} delta. The scale multiplies the
-   * rank-r intermediate, not the output, which saves one {@code [N, out]} array (and its gradient) per path.
+   * rank-r intermediate, not the output, which saves one {@code [N, out]} array (and its gradient) per path; so does
+   * {@code rowMap}, applied to the intermediate.
    */
-  private static SDVariable lowRank(SameDiff sd, SDVariable u, SDVariable a, SDVariable b, double scale) {
-    SDVariable down = sd.mmul(u, a, false, true, false).mul(scale); // [N, r]
+  private static SDVariable lowRank(SameDiff sd, SDVariable u, SDVariable a, SDVariable b, double scale, int rank,
+      RowMap rowMap) {
+    SDVariable down = rowMap.apply(sd.mmul(u, a, false, true, false).mul(scale), rank); // [N, r]
     return sd.mmul(down, b, false, true, false); // [N, out]
   }
 
@@ -248,9 +278,9 @@ public final class MtLoraLinear {
    * sum of the ranks), then for path p {@code H P_p^T} with {@code P_p = [0 .. s_p B_p .. 0]} ({@code [out, R]}: the
    * path's scaled B in its own rank columns, zeros in the others), which equals {@code s_p (u A_p^T) B_p^T}. The input
    * (and, backward, its gradient) is read once instead of once per path; the zero blocks are constants, so B's
-   * gradient is the path's columns of {@code P_p}'s.
+   * gradient is the path's columns of {@code P_p}'s. {@code rowMap} reorders the rows of {@code H}.
    */
-  private ImmutableList<SDVariable> stackedLowRank(GraphContext ctx, SDVariable u) {
+  private ImmutableList<SDVariable> stackedLowRank(GraphContext ctx, SDVariable u, RowMap rowMap) {
     SameDiff sd = ctx.sd();
     List<SDVariable> as = new ArrayList<>();
     List<SDVariable> bs = new ArrayList<>();
@@ -269,7 +299,8 @@ public final class MtLoraLinear {
       scales.add(taskScales.get(t));
     }
     int total = ranks.stream().mapToInt(Integer::intValue).sum();
-    SDVariable down = sd.mmul(u, sd.concat(0, as.toArray(new SDVariable[0])), false, true, false); // [N, R]
+    SDVariable stackedA = sd.concat(0, as.toArray(new SDVariable[0]));
+    SDVariable down = rowMap.apply(sd.mmul(u, stackedA, false, true, false), total); // [N, R]
     ImmutableList.Builder<SDVariable> deltas = ImmutableList.builder();
     int offset = 0;
     for (int k = 0; k < ranks.size(); k++) {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.nn.RowPermutation;
 import org.mtlora.core.params.FreezePolicy;
 import org.mtlora.core.params.ParamSpec;
 import org.mtlora.core.params.ParameterRegistry;
@@ -27,6 +28,7 @@ class MtLoraLinearTest {
   private static final long IN = 5;
   private static final long OUT = 4;
   private static final long ROWS = 3; // B = 1 sample of 3 rows
+  private static final int[] ORDER = {2, 0, 1};
 
 
 
@@ -66,6 +68,26 @@ class MtLoraLinearTest {
   private record Run(INDArray shared, Map<String, INDArray> tasks) {}
 
   private static Run run(MtLoraLinear l, ParameterRegistry reg, INDArray x, Map<String, INDArray> taskInputs) {
+    return run(l, reg, x, taskInputs, false);
+  }
+
+  /** Each sample's rows in the order {@link #ORDER}, as {@code RowMap} (a row gather of any width). */
+  private static MtLoraLinear.RowMap reorder(SameDiff sd) {
+    return (rows, width) -> sd.reshape(RowPermutation.apply(sd, sd.reshape(rows, -1, ROWS, width), ORDER, "order"),
+        -1, width);
+  }
+
+  /** {@code rows} with each sample's rows in the order {@link #ORDER}, by plain indexing. */
+  private static INDArray reordered(INDArray rows) {
+    INDArray out = rows.ulike();
+    for (int i = 0; i < rows.rows(); i++) {
+      out.putRow(i, rows.getRow(i / ROWS * ROWS + ORDER[(int) (i % ROWS)]));
+    }
+    return out;
+  }
+
+  private static Run run(MtLoraLinear l, ParameterRegistry reg, INDArray x, Map<String, INDArray> taskInputs,
+      boolean reorderRows) {
     SameDiff sd = SameDiff.create();
     GraphContext ctx = GraphContext.evaluation(sd, reg, DataType.DOUBLE);
     Map<String, SDVariable> ti = null;
@@ -75,7 +97,8 @@ class MtLoraLinearTest {
         ti.put(e.getKey(), sd.constant("in_" + e.getKey(), e.getValue()));
       }
     }
-    MtLoraLinear.Output out = l.apply(ctx, sd.constant("x", x), ROWS, ti);
+    MtLoraLinear.Output out = l.apply(ctx, sd.constant("x", x), ROWS, ti,
+        reorderRows ? reorder(sd) : MtLoraLinear.RowMap.IDENTITY);
     List<String> names = new java.util.ArrayList<>();
     names.add(out.shared().name());
     out.tasks().values().forEach(v -> names.add(v.name()));
@@ -272,7 +295,42 @@ class MtLoraLinearTest {
         e4.getMessage());
   }
 
+  /**
+   * A row map given to the layer reorders every output as reordering the outputs themselves does: in every mode, with
+   * the stacked down-projection (one input for all paths) and with task inputs, over two samples.
+   */
+  @Test
+  void rowMapReordersEveryOutputLikeReorderingTheOutputs() {
+    for (LoraMode mode : new LoraMode[] {LoraMode.MATRIX, LoraMode.MATRIX_V2, LoraMode.ADDITION}) {
+      MtLoraLinear l = layer(mode);
+      ParameterRegistry r = registry(l, 40);
+      INDArray x = GradientCheck.randn(60, 1, 2 * ROWS, IN);
+      for (boolean withTaskInputs : new boolean[] {false, true}) {
+        Map<String, INDArray> ti = withTaskInputs
+            ? Map.of("seg", GradientCheck.randn(61, 1, 2 * ROWS, IN), "sal", GradientCheck.randn(62, 1, 2 * ROWS, IN))
+            : null;
+        Run plain = run(l, r, x, ti);
+        Run mapped = run(l, r, x, ti, true);
+        assertClose(reordered(plain.shared()), mapped.shared());
+        assertEquals(plain.tasks().keySet(), mapped.tasks().keySet());
+        plain.tasks().forEach((t, y) -> assertClose(reordered(y), mapped.tasks().get(t)));
+      }
+    }
+  }
+
+  /** The gradients through a row map (the reordering of the product and of the rank-r terms). */
+  @Test
+  void gradientWithRowMap() {
+    gradCheck(layer(LoraMode.MATRIX), 17, false, false, true);
+    gradCheck(layer(LoraMode.MATRIX), 18, true, false, true);
+  }
+
   private static void gradCheck(MtLoraLinear l, long seed, boolean taskInputs, boolean dropout) {
+    gradCheck(l, seed, taskInputs, dropout, false);
+  }
+
+  private static void gradCheck(MtLoraLinear l, long seed, boolean taskInputs, boolean dropout,
+      boolean reorderRows) {
     ParameterRegistry r = registry(l, seed);
     SameDiff sd = SameDiff.create();
     GraphContext ctx = GraphContext.training(sd, r, DataType.DOUBLE);
@@ -284,7 +342,7 @@ class MtLoraLinearTest {
         ti.put(t, sd.var("x_" + t, GradientCheck.randn(seed + t.hashCode(), 1, ROWS, IN)));
       }
     }
-    MtLoraLinear.Output out = l.apply(ctx, x, ROWS, ti);
+    MtLoraLinear.Output out = l.apply(ctx, x, ROWS, ti, reorderRows ? reorder(sd) : MtLoraLinear.RowMap.IDENTITY);
     SDVariable all = out.shared();
     for (SDVariable t : out.tasks().values()) {
       all = sd.concat(1, all, t);
