@@ -1,6 +1,8 @@
 package org.mtlora.bench;
 
 import java.io.PrintWriter;
+import com.sun.management.HotSpotDiagnosticMXBean;
+import com.sun.management.VMOption;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,11 +74,16 @@ final class InfoCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The JVM's garbage collector ({@code ./mtlora} picks the serial one on machines with up to 4 CPUs). */
+  /**
+   * The JVM's garbage collector, with the young generation's size where the command line set it ({@code ./mtlora}
+   * picks the parallel one with 64 MiB on machines with up to 4 CPUs).
+   */
   static String collector() {
     List<String> beans = new ArrayList<>();
     ManagementFactory.getGarbageCollectorMXBeans().forEach(b -> beans.add(b.getName()));
-    return collectorName(beans);
+    VMOption young = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).getVMOption("MaxNewSize");
+    return collectorName(beans) + (young.getOrigin() == VMOption.Origin.VM_CREATION
+        ? ", young generation " + mib(Long.parseLong(young.getValue())) : "");
   }
 
   /** serial, G1 or parallel from the names of the JVM's collector beans; otherwise the names themselves. */
