@@ -1,8 +1,8 @@
 package org.mtlora.bench;
 
-import java.io.PrintWriter;
 import com.sun.management.HotSpotDiagnosticMXBean;
 import com.sun.management.VMOption;
+import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;

@@ -60,7 +60,8 @@ class MtloraCommandTest {
     Result r = run("info");
     assertEquals(0, r.status(), r.err());
     for (String key : new String[] {"nd4j backend               CpuBackend", "blas vendor", "blas threads",
-        "nd4j max threads", "replayed forwards", "jvm collector", "javacpp maxbytes", "javacpp maxphysicalbytes", "mtlora version", "nd4j version"}) {
+        "nd4j max threads", "replayed forwards", "jvm collector", "javacpp maxbytes", "javacpp maxphysicalbytes",
+        "mtlora version", "nd4j version"}) {
       assertTrue(r.out().contains(key), "missing '" + key + "' in\n" + r.out());
     }
   }

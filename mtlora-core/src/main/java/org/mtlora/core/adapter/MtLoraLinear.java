@@ -206,7 +206,8 @@ public final class MtLoraLinear {
    * reverse). Such a map commutes with a product on the right, {@code rowMap(H B^T) = rowMap(H) B^T}, so it is applied
    * to the pretrained product {@code x W^T + b} and to the rank-r intermediates {@code u A^T} instead of to each
    * {@code [N, out]} output: with k low-rank paths, one {@code out}-wide reordering and rank-wide ones instead of k + 1
-   * {@code out}-wide ones. The outputs equal those of the plain call reordered (to rounding: each row has the same sums).
+   * {@code out}-wide ones. The outputs equal those of the plain call reordered, to rounding (each row has the same
+   * sums).
    *
    * @param rowMap the row reordering
    */
