@@ -1,5 +1,6 @@
 package org.mtlora.tasks;
 
+import org.mtlora.core.nn.RowPick;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -33,10 +34,10 @@ public final class Losses {
     SDVariable rows = sd.reshape(sd.permute(logits, 0, 2, 3, 1), -1, classes); // [B*H*W, K]
     SDVariable logp = sd.nn.logSoftmax(rows); // over the last axis
     SDVariable idx = sd.reshape(labels, -1).castTo(DataType.INT);
-    SDVariable onehot = sd.oneHot(idx, classes, -1, 1.0, 0.0, dt); // 255 -> all-zero row
-    // Each row holds one non-zero term (none when ignored), so these row sums are exact in any type.
-    SDVariable picked = sd.sum(onehot.mul(logp), 1); // [B*H*W]: log p of the true class, 0 where ignored
-    SDVariable valid = sd.sum(onehot, 1); // [B*H*W]: 1 or 0
+    // picked: log p of the true class, 0 where ignored (255); valid: 1 or 0 — the one-hot row sums, exact in any type
+    SDVariable[] pick = RowPick.apply(sd, logp, idx, classes, dt); // [B*H*W] each
+    SDVariable picked = pick[0];
+    SDVariable valid = pick[1];
     return meanOver(sd, wideSum(sd, picked).neg(), wideSum(sd, valid), dt);
   }
 

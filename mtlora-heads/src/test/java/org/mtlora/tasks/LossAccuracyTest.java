@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.mtlora.core.graph.SessionMemory;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -25,6 +26,7 @@ class LossAccuracyTest {
   private static final double REL = 4 * Math.ulp(1.0f);
 
   private static double run(SameDiff sd, SDVariable loss) {
+    SessionMemory.ensureSession(sd); // the cross-entropy's RowPick is computed in Java: the library's session
     INDArray v = sd.output(Map.of(), loss.name()).get(loss.name());
     assertEquals(DataType.FLOAT, v.dataType(), "the loss keeps the graph's type");
     return v.getDouble(0);
