@@ -12,6 +12,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.api.ops.impl.shape.OneHot;
 import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -27,9 +28,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * </pre>
  *
  * Equal, value for value, to {@code sum(onehot(t, K) * x, 1)} and {@code sum(onehot(t, K), 1)}: each row has one
- * non-zero term or none. Computed in Java ({@link org.mtlora.core.graph.JavaOp}), reading the rows in place where they
- * are whole row-major buffers; in a graph never differentiated (see {@link #apply}) the one-hot composite is built
- * instead, so that evaluation and exported graphs hold SameDiff's own ops.
+ * non-zero term or none. Computed in Java ({@link org.mtlora.core.graph.JavaOp}): reading the rows and labels in place
+ * where they are whole row-major float and int buffers on the CPU, else as that one-hot composite with ND4J's array ops
+ * (any type, layout or backend); in a graph never differentiated (see {@link #apply}) the composite is built instead,
+ * so that evaluation and exported graphs hold SameDiff's own ops.
  *
  * <p>Registered with SameDiff's op registry like {@link FrozenWeightMatmul}, so that a graph copy keeps the class.
  */
@@ -81,7 +83,6 @@ public final class RowPick extends JavaComputedOp {
   @Override
   public void compute(OpContext context) {
     INDArray x = context.getInputArray(0);
-    IntBuffer t = labels(context.getInputArray(1));
     INDArray picked = context.getOutputArray(0);
     INDArray valid = context.getOutputArray(1);
     int k = (int) x.size(1);
@@ -89,6 +90,7 @@ public final class RowPick extends JavaComputedOp {
     FloatBuffer p = floats(picked);
     FloatBuffer v = floats(valid);
     if (rows != null && p != null && v != null) {
+      IntBuffer t = labels(context.getInputArray(1));
       for (int i = 0; i < t.limit(); i++) {
         int label = t.get(i);
         boolean in = label >= 0 && label < k;
@@ -97,12 +99,17 @@ public final class RowPick extends JavaComputedOp {
       }
       return;
     }
-    for (int i = 0; i < t.limit(); i++) { // any type and layout
-      int label = t.get(i);
-      boolean in = label >= 0 && label < k;
-      picked.putScalar(i, in ? x.getDouble(i, label) : 0.0);
-      valid.putScalar(i, in ? 1.0 : 0.0);
-    }
+    // any type, layout and backend: the one-hot composite with ND4J's array ops
+    INDArray onehot = oneHot(context.getInputArray(1), k, x.dataType());
+    picked.assign(onehot.mul(x).sum(1).reshape(picked.shape()));
+    valid.assign(onehot.sum(1).reshape(valid.shape()));
+  }
+
+  /** {@code [N, k]} in {@code type}: 1 at each row's label where {@code 0 ≤ t_i < k}, zeros elsewhere. */
+  static INDArray oneHot(INDArray labels, long k, DataType type) {
+    INDArray out = Nd4j.create(type, labels.length(), k);
+    Nd4j.exec(new OneHot(labels.reshape(-1).castTo(DataType.INT), out, (int) k, -1, 1.0, 0.0));
+    return out;
   }
 
   /** {@code dx} from {@code dpicked} ({@link RowPickGradient}); the labels take none. */

@@ -12,7 +12,8 @@ import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 /**
  * The backward of {@link RowPick} as one op: {@code dx [N, K]} holds {@code dpicked[i]} at {@code [i, t_i]} where the
  * label selects an entry, and zeros elsewhere — one write of the rows where the one-hot composite's backward took a
- * product and a broadcast. Computed in Java ({@link org.mtlora.core.graph.JavaOp}); not differentiable itself.
+ * product and a broadcast. Computed in Java ({@link org.mtlora.core.graph.JavaOp}), in place on the CPU's float
+ * buffers, else as the one-hot rows scaled with ND4J's array ops; not differentiable itself.
  *
  * <p>Registered with SameDiff's op registry like {@link FrozenWeightMatmul}, so that a graph copy keeps the class.
  */
@@ -51,14 +52,14 @@ public final class RowPickGradient extends JavaComputedOp {
   @Override
   public void compute(OpContext context) {
     INDArray x = context.getInputArray(0);
-    IntBuffer t = RowPick.labels(context.getInputArray(1));
     INDArray dPicked = context.getInputArray(2);
     INDArray dx = context.getOutputArray(0);
     int k = (int) x.size(1);
-    dx.assign(0); // a new output is not zeroed
     FloatBuffer g = RowPick.floats(dPicked);
     FloatBuffer out = RowPick.floats(dx);
-    if (g != null && out != null && g.limit() == t.limit()) {
+    if (g != null && out != null && g.limit() == x.size(0)) {
+      IntBuffer t = RowPick.labels(context.getInputArray(1));
+      dx.assign(0); // a new output is not zeroed
       for (int i = 0; i < t.limit(); i++) {
         int label = t.get(i);
         if (label >= 0 && label < k) {
@@ -67,11 +68,8 @@ public final class RowPickGradient extends JavaComputedOp {
       }
       return;
     }
-    for (int i = 0; i < t.limit(); i++) { // any type and layout
-      int label = t.get(i);
-      if (label >= 0 && label < k) {
-        dx.putScalar(i, label, dPicked.getDouble(i));
-      }
-    }
+    // any type, layout and backend: the one-hot rows scaled by dpicked, with ND4J's array ops
+    dx.assign(RowPick.oneHot(context.getInputArray(1), k, dx.dataType()).muliColumnVector(dPicked.reshape(-1, 1)
+        .castTo(dx.dataType())));
   }
 }
