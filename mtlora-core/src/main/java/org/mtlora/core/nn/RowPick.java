@@ -1,12 +1,10 @@
 package org.mtlora.core.nn;
 
 import com.google.common.base.Preconditions;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
 import java.util.Arrays;
 import java.util.List;
 import org.mtlora.core.graph.GraphContext;
+import org.mtlora.core.graph.RowPickKernel;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -23,14 +21,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * <pre>
  *   inputs    x [N, K] (rows), t [N] (integer labels)
  *   outputs   picked[i] = x[i, t_i]  where 0 ≤ t_i &lt; K, else 0   [N]
- *             valid[i]  = 1          where 0 ≤ t_i &lt; K, else 0   [N]   (an ignore label such as 255 counts nothing)
+ *             valid[i]  = 1          where 0 ≤ t_i &lt; K, else 0   [N]   (an ignore label such as 255: 0)
  *   backward  dx[i, k]  = dpicked[i] where k = t_i, else 0          ({@link RowPickGradient}); valid has no gradient
  * </pre>
  *
  * Equal, value for value, to {@code sum(onehot(t, K) * x, 1)} and {@code sum(onehot(t, K), 1)}: each row has one
- * non-zero term or none. Computed in Java ({@link org.mtlora.core.graph.JavaOp}): reading the rows and labels in place
- * where they are whole row-major float and int buffers on the CPU, else as that one-hot composite with ND4J's array ops
- * (any type, layout or backend); in a graph never differentiated (see {@link #apply}) the composite is built instead,
+ * non-zero term or none. Computed in Java ({@link org.mtlora.core.graph.JavaOp}): on {@link RowPickKernel} where it
+ * takes the arrays (float rows and int labels read in place), else as that one-hot composite with ND4J's array ops (any
+ * type, layout or backend); in a graph never differentiated (see {@link #apply}) the composite is built instead,
  * so that evaluation and exported graphs hold SameDiff's own ops.
  *
  * <p>Registered with SameDiff's op registry like {@link FrozenWeightMatmul}, so that a graph copy keeps the class.
@@ -85,22 +83,11 @@ public final class RowPick extends JavaComputedOp {
     INDArray x = context.getInputArray(0);
     INDArray picked = context.getOutputArray(0);
     INDArray valid = context.getOutputArray(1);
-    int k = (int) x.size(1);
-    FloatBuffer rows = floats(x);
-    FloatBuffer p = floats(picked);
-    FloatBuffer v = floats(valid);
-    if (rows != null && p != null && v != null) {
-      IntBuffer t = labels(context.getInputArray(1));
-      for (int i = 0; i < t.limit(); i++) {
-        int label = t.get(i);
-        boolean in = label >= 0 && label < k;
-        p.put(i, in ? rows.get(i * k + label) : 0f);
-        v.put(i, in ? 1f : 0f);
-      }
+    if (RowPickKernel.tryForward(x, context.getInputArray(1), picked, valid)) {
       return;
     }
     // any type, layout and backend: the one-hot composite with ND4J's array ops
-    INDArray onehot = oneHot(context.getInputArray(1), k, x.dataType());
+    INDArray onehot = oneHot(context.getInputArray(1), x.size(1), x.dataType());
     picked.assign(onehot.mul(x).sum(1).reshape(picked.shape()));
     valid.assign(onehot.sum(1).reshape(valid.shape()));
   }
@@ -118,30 +105,5 @@ public final class RowPick extends JavaComputedOp {
     SDVariable dx = RowPickGradient.apply(sameDiff, arg(0), arg(1), grads.get(0));
     // the integer labels have no gradient; SameDiff needs some array in their place, a scalar zero stands in
     return Arrays.asList(dx, sameDiff.constant(Nd4j.scalar(DataType.FLOAT, 0)));
-  }
-
-  /** The labels as ints: in place where they are one whole int buffer on the CPU, else a copy. */
-  static IntBuffer labels(INDArray labels) {
-    if (labels.dataType() == DataType.INT && !labels.isView() && labels.data().length() == labels.length()
-        && !cuda()) {
-      return labels.data().asNio().duplicate().order(ByteOrder.nativeOrder()).asIntBuffer();
-    }
-    return IntBuffer.wrap(labels.castTo(DataType.INT).dup().data().asInt());
-  }
-
-  private static boolean cuda() {
-    return Nd4j.getBackend().getClass().getSimpleName().startsWith("Cuda");
-  }
-
-  /**
-   * The float values of {@code a} in place, in row-major order, or null where {@code a} is not one whole float
-   * buffer.
-   */
-  static FloatBuffer floats(INDArray a) {
-    if (a.dataType() != DataType.FLOAT || a.isView() || a.ordering() != 'c' || a.data().length() != a.length()
-        || cuda()) {
-      return null;
-    }
-    return a.data().asNio().duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
   }
 }

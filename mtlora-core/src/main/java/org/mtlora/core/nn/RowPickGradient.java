@@ -1,8 +1,7 @@
 package org.mtlora.core.nn;
 
-import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
 import java.util.List;
+import org.mtlora.core.graph.RowPickKernel;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -12,8 +11,8 @@ import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 /**
  * The backward of {@link RowPick} as one op: {@code dx [N, K]} holds {@code dpicked[i]} at {@code [i, t_i]} where the
  * label selects an entry, and zeros elsewhere — one write of the rows where the one-hot composite's backward took a
- * product and a broadcast. Computed in Java ({@link org.mtlora.core.graph.JavaOp}), in place on the CPU's float
- * buffers, else as the one-hot rows scaled with ND4J's array ops; not differentiable itself.
+ * product and a broadcast. Computed in Java ({@link org.mtlora.core.graph.JavaOp}): on {@link RowPickKernel} where it
+ * takes the arrays, else as the one-hot rows scaled with ND4J's array ops; not differentiable itself.
  *
  * <p>Registered with SameDiff's op registry like {@link FrozenWeightMatmul}, so that a graph copy keeps the class.
  */
@@ -51,25 +50,14 @@ public final class RowPickGradient extends JavaComputedOp {
 
   @Override
   public void compute(OpContext context) {
-    INDArray x = context.getInputArray(0);
+    INDArray labels = context.getInputArray(1);
     INDArray dPicked = context.getInputArray(2);
     INDArray dx = context.getOutputArray(0);
-    int k = (int) x.size(1);
-    FloatBuffer g = RowPick.floats(dPicked);
-    FloatBuffer out = RowPick.floats(dx);
-    if (g != null && out != null && g.limit() == x.size(0)) {
-      IntBuffer t = RowPick.labels(context.getInputArray(1));
-      dx.assign(0); // a new output is not zeroed
-      for (int i = 0; i < t.limit(); i++) {
-        int label = t.get(i);
-        if (label >= 0 && label < k) {
-          out.put(i * k + label, g.get(i));
-        }
-      }
+    if (RowPickKernel.tryBackward(labels, dPicked, dx)) {
       return;
     }
     // any type, layout and backend: the one-hot rows scaled by dpicked, with ND4J's array ops
-    dx.assign(RowPick.oneHot(context.getInputArray(1), k, dx.dataType()).muliColumnVector(dPicked.reshape(-1, 1)
-        .castTo(dx.dataType())));
+    INDArray column = dPicked.reshape(-1, 1).castTo(dx.dataType());
+    dx.assign(RowPick.oneHot(labels, dx.size(1), dx.dataType()).muliColumnVector(column));
   }
 }
