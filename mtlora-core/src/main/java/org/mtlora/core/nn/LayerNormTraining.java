@@ -3,7 +3,6 @@ package org.mtlora.core.nn;
 import com.google.common.base.Preconditions;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.mtlora.core.graph.LayerNormKernel;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -30,19 +29,15 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * <p>Registered with SameDiff's op registry like {@link FrozenWeightMatmul}, so that a graph copy keeps the class.
  */
-public final class LayerNormTraining extends JavaComputedOp {
+public final class LayerNormTraining extends NormTrainingOp {
   /** The op name under which the class is registered. */
   static final String NAME = "mtlora_layer_norm";
-
-  /** ε; travels with a graph copy as the op's property {@code eps}. */
-  private double eps;
 
   /** For SameDiff's copy of a graph. */
   public LayerNormTraining() {}
 
   private LayerNormTraining(SameDiff sd, SDVariable x, SDVariable gamma, SDVariable beta, double eps) {
-    super(NAME, sd, x, gamma, beta);
-    this.eps = eps;
+    super(NAME, sd, eps, x, gamma, beta);
   }
 
   /**
@@ -76,20 +71,8 @@ public final class LayerNormTraining extends JavaComputedOp {
   }
 
   @Override
-  public Map<String, Object> propertiesForFunction() {
-    return Map.of("eps", eps);
-  }
-
-  @Override
-  public void setPropertiesForFunction(Map<String, Object> properties) {
-    if (properties.get("eps") instanceof Number n) {
-      eps = n.doubleValue();
-    }
-  }
-
-  @Override
   public void compute(OpContext context) {
-    Preconditions.checkState(eps > 0, "%s: epsilon was lost in a graph copy", getOwnName());
+    double eps = eps();
     INDArray x = context.getInputArray(0);
     INDArray gamma = context.getInputArray(1);
     INDArray beta = context.getInputArray(2);
