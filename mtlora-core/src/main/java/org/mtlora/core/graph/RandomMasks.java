@@ -2,6 +2,8 @@ package org.mtlora.core.graph;
 
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -93,11 +95,25 @@ public final class RandomMasks {
    * on earlier calls.
    */
   public Map<String, INDArray> sample(int batch, long seed, long step, DataType type) {
+    return sample(batch, seed, step, type, Map.of());
+  }
+
+  /**
+   * As {@link #sample(int, long, long, DataType)} (the same values), written into the arrays of {@code reuse} — an
+   * earlier result of these masks whose values nothing reads any more — where one has the mask's name, shape and type
+   * float32 (the others are new arrays). A training loop that draws every step this way keeps one set of mask buffers:
+   * a fresh set is ~40 M floats per Swin-T 448 step at batch 1, new pages to fault in, and native memory that the
+   * garbage collector frees only in a full collection, since the masks live through the whole step.
+   */
+  public Map<String, INDArray> sample(int batch, long seed, long step, DataType type, Map<String, INDArray> reuse) {
+    Preconditions.checkNotNull(reuse, "reuse");
     // One generator per mask, seeded by (seed, step, index): the masks are independent, so they are drawn in
     // parallel (~40 M elements per step for Swin-T 448 at batch 1) with the values a sequential draw gives.
     INDArray[] masks = new INDArray[specs.size()];
-    IntStream.range(0, specs.size()).parallel()
-        .forEach(i -> masks[i] = draw(specs.get(i), batch, new SplittableRandom(mix(seed, step, i)), type));
+    IntStream.range(0, specs.size()).parallel().forEach(i -> {
+      Spec s = specs.get(i);
+      masks[i] = draw(s, batch, mix(seed, step, i), type, reuse.get(s.name()));
+    });
     Map<String, INDArray> out = new LinkedHashMap<>();
     for (int i = 0; i < masks.length; i++) {
       out.put(specs.get(i).name(), masks[i]);
@@ -105,27 +121,30 @@ public final class RandomMasks {
     return out;
   }
 
-  /** One mask of {@code spec} for {@code batch} samples from {@code rng}. */
-  private static INDArray draw(Spec s, int batch, SplittableRandom rng, DataType type) {
+  /**
+   * One mask of {@code spec} for {@code batch} samples from {@code new SplittableRandom(seed)}, in {@code old} where
+   * it fits.
+   */
+  private static INDArray draw(Spec s, int batch, long seed, DataType type, INDArray old) {
+    SplittableRandom rng = new SplittableRandom(seed);
     long[] shape = s.shape(batch);
     int n = Math.toIntExact(Arrays.stream(shape).reduce(1, (a, b) -> a * b));
     double kept = 1.0 / s.keepProb();
     if (type == DataType.FLOAT) {
       // written straight into the native array: no Java-heap copy, no double-to-float cast (same values)
-      INDArray mask = Nd4j.createUninitialized(DataType.FLOAT, shape);
+      INDArray mask = reusable(old, shape) ? old : Nd4j.createUninitialized(DataType.FLOAT, shape);
       FloatBuffer v = mask.data().asNioFloat();
       float keptF = (float) kept;
       if (s.kind() == Kind.ELEMENT) {
-        // drawn into a Java chunk, then one bulk copy per chunk: a put per element into the native buffer costs
-        // several times the draw
-        float[] chunk = new float[Math.min(n, 1 << 16)];
-        double keep = s.keepProb();
-        for (int start = 0; start < n; start += chunk.length) {
-          int len = Math.min(chunk.length, n - start);
-          for (int j = 0; j < len; j++) {
-            chunk[j] = rng.nextDouble() < keep ? keptF : 0f;
-          }
-          v.put(start, chunk, 0, len);
+        // the decisions are rng's, computed eight at a time where the CPU can and copied in bulk (BernoulliDraws)
+        ByteBuffer bytes = mask.data().asNio().order(ByteOrder.nativeOrder());
+        int chunk = 1 << 16;
+        long[] pairs = new long[Math.min(n, chunk) / 2];
+        long threshold = BernoulliDraws.threshold(s.keepProb());
+        for (int start = 0; start < n; start += chunk) {
+          int len = Math.min(chunk, n - start);
+          ByteBuffer part = bytes.slice(4 * start, 4 * len).order(ByteOrder.nativeOrder());
+          BernoulliDraws.fill(seed, start, threshold, keptF, part, len, pairs);
         }
       } else {
         int perSample = n / batch;
@@ -150,6 +169,12 @@ public final class RandomMasks {
       }
     }
     return Nd4j.createFromArray(v).reshape(shape).castTo(type);
+  }
+
+  /** Whether {@code old} is a whole float32 array of {@code shape} in row-major order, to be written over. */
+  private static boolean reusable(INDArray old, long[] shape) {
+    return old != null && old.dataType() == DataType.FLOAT && !old.isView() && old.ordering() == 'c'
+        && Arrays.equals(old.shape(), shape) && old.data().length() == old.length();
   }
 
   /**

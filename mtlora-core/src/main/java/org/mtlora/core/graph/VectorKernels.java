@@ -16,9 +16,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * VectorExp} (the GELU's derivative in training graphs), written on the JDK's vector API — and the decision, taken
  * once per JVM, whether the session's JVM kernels run at all: these two, {@link BatchedMatmul} (the window attention's
  * products), {@link PermuteKernel}, {@link RowMeans} (the layer norms' means), {@link SumOverRows} (sums over a
- * matrix's rows), {@link RowLogSoftmax} (the losses' log-softmax) and the fused groups of evaluation graphs ({@link
- * GeluFusion}, whose one pass is {@link VectorErfc#erfcProduct}, and {@link LayerNormFusion}) and of replayed training
- * runs ({@link TrainingGelu}, whose passes are {@link VectorGelu}'s).
+ * matrix's rows), {@link RowLogSoftmax} (the losses' log-softmax), {@link BernoulliDraws} (dropout masks, on AVX-512)
+ * and the fused groups of evaluation graphs ({@link GeluFusion}, whose one pass is {@link VectorErfc#erfcProduct}, and
+ * {@link LayerNormFusion}) and of replayed training runs ({@link TrainingGelu}, whose passes are {@link VectorGelu}'s).
  *
  * <p>They run when the JVM has the vector API ({@code --add-modules jdk.incubator.vector}, which {@code ./mtlora} and
  * the tests pass) and its optimising compiler (not under {@code -XX:TieredStopAtLevel=1} to 3 or {@code -Xint}: without
@@ -143,6 +143,7 @@ public final class VectorKernels {
   private static final class WarmUp {
     static {
       Thread thread = new Thread(() -> {
+        BernoulliDraws.warmUp(WARM_UP_MAX_NANOS); // first: a training run draws its first masks before any op runs
         for (Function f : Function.values()) {
           warmUp(f, WARM_UP_MAX_NANOS);
         }

@@ -10,6 +10,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 final class LocalSteps implements StepEngine {
   private final TrainableGraph graph;
   private final BatchSource data;
+  /** The last step's masks, whose buffers the next step's masks are drawn into. */
+  private Map<String, INDArray> masks = Map.of();
   private Map<String, INDArray> lastExtras;
   private int lastBatch;
 
@@ -33,7 +35,8 @@ final class LocalSteps implements StepEngine {
     Map<String, INDArray> feed = new HashMap<>(data.batch(step));
     Preconditions.checkArgument(!feed.isEmpty(), "the batch of step %s is empty", step);
     int batch = (int) feed.values().iterator().next().size(0);
-    feed.putAll(graph.masks().sample(batch, seed, step, graph.dataType()));
+    masks = graph.masks().sample(batch, seed, step, graph.dataType(), masks);
+    feed.putAll(masks);
     TrainableGraph.Pass pass = graph.forwardBackward(feed);
     lastExtras = pass.extras();
     lastBatch = batch;

@@ -32,6 +32,8 @@ public final class ShardWorker {
   private final ImmutableList<String> trainable;
   private final Map<String, long[]> shapes = new LinkedHashMap<>();
   private final int gradientSize;
+  /** The last shard's masks, whose buffers the next shard's masks are drawn into. */
+  private Map<String, INDArray> masks = Map.of();
 
   /** A worker computing with {@code graph} (float32) on {@code data}. */
   public ShardWorker(TrainableGraph graph, ShardedBatchSource data) {
@@ -182,7 +184,8 @@ public final class ShardWorker {
     Map<String, INDArray> feed = new HashMap<>(data.shard(step, rank, workers));
     Preconditions.checkArgument(!feed.isEmpty(), "shard %s of step %s is empty", rank, step);
     int batch = (int) feed.values().iterator().next().size(0);
-    feed.putAll(graph.masks().sample(batch, RandomMasks.shardSeed(seed, rank), step, graph.dataType()));
+    masks = graph.masks().sample(batch, RandomMasks.shardSeed(seed, rank), step, graph.dataType(), masks);
+    feed.putAll(masks);
     long t1 = System.nanoTime();
     TrainableGraph.Pass pass = graph.forwardBackward(feed);
     long t2 = System.nanoTime();

@@ -2,6 +2,8 @@ package org.mtlora.core.graph;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
@@ -9,6 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /** Masks are a function of (seed, step, declaration order) alone, the same in float32 and float64 graphs. */
 class RandomMasksTest {
@@ -61,5 +65,32 @@ class RandomMasksTest {
       }
     }
     assertNotEquals(first.get("m0"), first.get("m1")); // one generator per mask
+  }
+
+  /** Drawn into an earlier step's arrays, the masks have a fresh draw's values; arrays that do not fit are not used. */
+  @Test
+  void masksDrawnIntoEarlierArraysEqualAFreshDraw() {
+    RandomMasks masks = declared();
+    Map<String, INDArray> step4 = masks.sample(3, 11, 4, DataType.FLOAT);
+    Map<String, INDArray> expected = declared().sample(3, 11, 5, DataType.FLOAT);
+    Map<String, INDArray> step5 = masks.sample(3, 11, 5, DataType.FLOAT, step4);
+    for (String name : new String[] {"dropout", "drop_path"}) {
+      assertSame(step4.get(name), step5.get(name), name); // written over
+      assertEquals(expected.get(name), step5.get(name), name);
+    }
+    // another batch size, another data type, a view: new arrays, and the old ones keep their values
+    INDArray before = step5.get("dropout").dup();
+    Map<String, INDArray> batch2 = masks.sample(2, 11, 6, DataType.FLOAT, step5);
+    assertNotSame(step5.get("dropout"), batch2.get("dropout"));
+    assertEquals(declared().sample(2, 11, 6, DataType.FLOAT), batch2);
+    Map<String, INDArray> doubles = masks.sample(3, 11, 6, DataType.DOUBLE, step5);
+    assertEquals(DataType.DOUBLE, doubles.get("dropout").dataType());
+    assertEquals(declared().sample(3, 11, 6, DataType.DOUBLE), doubles);
+    INDArray wide = Nd4j.zeros(DataType.FLOAT, 150, 16);
+    INDArray view = wide.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 8));
+    Map<String, INDArray> fromView = masks.sample(3, 11, 6, DataType.FLOAT, Map.of("dropout", view));
+    assertNotSame(view, fromView.get("dropout"));
+    assertEquals(0.0, wide.sumNumber().doubleValue());
+    assertEquals(before, step5.get("dropout"));
   }
 }
