@@ -17,6 +17,7 @@ import org.mtlora.core.graph.ForwardRunner;
 import org.mtlora.core.graph.Gradients;
 import org.mtlora.core.graph.GraphContext;
 import org.mtlora.core.graph.RandomMasks;
+import org.mtlora.core.graph.ResidentGrowth;
 import org.mtlora.core.graph.SessionMemory;
 import org.mtlora.core.params.ParameterRegistry;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -95,6 +96,8 @@ public final class SegmentChain implements TrainableGraph {
    * arena for the sessions' new buffers").
    */
   private final Arena arena = new Arena();
+  /** When {@link #releaseMemory} collects garbage: after growth of 16 MiB. */
+  private final ResidentGrowth collections = new ResidentGrowth(16L << 20);
   /** Runners of the body segments' forward graphs and of the gradient functions, by graph (identity). */
   private final Map<SameDiff, ForwardRunner> runners = new IdentityHashMap<>();
   /** Trainable parameter names per graph: body segments in order, then the loss segment. */
@@ -405,7 +408,9 @@ public final class SegmentChain implements TrainableGraph {
     for (int k = 0; k < numGraphs(); k++) {
       SessionMemory.clear(context(k).sd());
     }
-    System.gc();
+    // a full collection frees what outlived young collections (the step's gradients, the last step's outputs): after
+    // the first step, then only when resident memory grew (a replayed step leaves ~4 MB at 448)
+    collections.afterRun();
   }
 
   @Override
