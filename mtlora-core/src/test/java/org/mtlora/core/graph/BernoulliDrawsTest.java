@@ -42,7 +42,7 @@ class BernoulliDrawsTest {
             assertArrayEquals(want, scalar, at);
             // eight pairs at a time: the pairs' low and high halves, then the rest one at a time
             long[] pairs = new long[n / 2];
-            int m = BernoulliDraws.fillPairs(seed, first, threshold, kept, pairs, n / 2);
+            int m = BernoulliLanes.fillPairs(seed, first, threshold, kept, pairs, n / 2);
             assertEquals(n / 2 - (n / 2) % 8, m, at);
             for (int p = 0; p < m; p++) {
               assertEquals(want[2 * p], Float.intBitsToFloat((int) pairs[p]), at + ", pair " + p);

@@ -6,7 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -92,5 +97,40 @@ class RandomMasksTest {
     assertNotSame(view, fromView.get("dropout"));
     assertEquals(0.0, wide.sumNumber().doubleValue());
     assertEquals(before, step5.get("dropout"));
+  }
+
+  /**
+   * Without the vector API's module (an application that does not add it) the masks are drawn one at a time, with the
+   * same values: a JVM of its own, since this one has the module.
+   */
+  @Test
+  void masksWithoutTheVectorModuleHaveTheSameValues() throws Exception {
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
+        WithoutVectorModule.class.getName());
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), log);
+    assertEquals(0, p.exitValue(), log);
+    assertTrue(log.contains("kernels libnd4j (no --add-modules jdk.incubator.vector)"), log);
+    assertTrue(log.contains("masks " + WithoutVectorModule.digest()), log);
+  }
+
+  /** Draws masks long enough for eight-at-a-time decisions and prints where the kernels run and the values' digest. */
+  static final class WithoutVectorModule {
+    static String digest() {
+      RandomMasks masks = new RandomMasks();
+      SameDiff sd = SameDiff.create();
+      masks.placeholder(sd, "dropout", DataType.FLOAT, RandomMasks.Kind.ELEMENT, 700, new long[] {96}, 0.9);
+      masks.placeholder(sd, "drop_path", DataType.FLOAT, RandomMasks.Kind.SAMPLE, 700, new long[] {96}, 0.8);
+      Map<String, INDArray> m = masks.sample(2, 7, 3, DataType.FLOAT);
+      return Arrays.hashCode(m.get("dropout").data().asFloat()) + "/" + Arrays.hashCode(m.get("drop_path").data()
+          .asFloat());
+    }
+
+    public static void main(String[] args) {
+      System.out.println("kernels " + VectorKernels.describe());
+      System.out.println("masks " + digest());
+    }
   }
 }
