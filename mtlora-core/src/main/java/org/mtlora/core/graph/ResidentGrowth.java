@@ -41,12 +41,14 @@ public final class ResidentGrowth {
 
   /**
    * Call after each run: runs the garbage collector ({@link System#gc}) the first time and whenever resident memory
-   * exceeds the lowest size seen since the last collection by more than the bound. Returns whether it collected.
+   * exceeds the lowest size seen since the last collection by more than the bound — or after every run where the
+   * resident size reads 0 or less (not known). Returns whether it collected.
    */
   public boolean afterRun() {
     long now = resident.getAsLong();
     lowest = Math.min(lowest, now);
-    if (collections > 0 && now - lowest <= boundBytes) {
+    // a size of 0 or less: not known on this platform, so collect after every run as before
+    if (collections > 0 && now > 0 && now - lowest <= boundBytes) {
       return false;
     }
     System.gc();

@@ -45,4 +45,14 @@ class ResidentGrowthTest {
     assertTrue(every.afterRun());
     assertThrows(IllegalArgumentException.class, () -> new ResidentGrowth(-1, rss::get));
   }
+
+  /** Where the platform does not tell the resident size (0), every run collects, as without the bound. */
+  @Test
+  void unknownResidentSizeCollectsAfterEveryRun() {
+    ResidentGrowth growth = new ResidentGrowth(32 * MB, () -> 0L);
+    for (int i = 0; i < 3; i++) {
+      assertTrue(growth.afterRun());
+    }
+    assertEquals(3, growth.collections());
+  }
 }
