@@ -12,9 +12,10 @@ import java.nio.ByteOrder;
  * <p>{@code SplittableRandom}'s stream is SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number
  * generators", 2014): its {@code k}-th value is {@code mix64(seed + k·γ)} with γ = {@code 0x9e3779b97f4a7c15} and
  * {@code nextDouble()} is that value's top 53 bits times 2⁻⁵³. So decision {@code k} needs no earlier value, and where
- * the CPU multiplies vectors of eight longs (AVX-512) eight are computed at once; elsewhere one at a time, as the
- * generator does ({@link BernoulliLanes}). Both give the generator's own decisions ({@code BernoulliDrawsTest} compares them with {@code
- * SplittableRandom}); drawing a Swin-T 448 step's ~40 M mask elements one at a time took ~85 ms on 2 cores.
+ * the CPU multiplies vectors of eight longs (AVX-512) eight are computed at once ({@link BernoulliLanes}); elsewhere
+ * one at a time, as the generator does. Both give the generator's own decisions ({@code BernoulliDrawsTest} compares
+ * them with {@code SplittableRandom}); drawing a Swin-T 448 step's ~40 M mask elements one at a time took ~85 ms on 2
+ * cores.
  */
 final class BernoulliDraws {
   /** SplitMix64's increment (the golden ratio's 64-bit fraction), that of {@code new SplittableRandom(seed)}. */
@@ -69,7 +70,6 @@ final class BernoulliDraws {
     z = (z ^ (z >>> 27)) * MIX2;
     return z ^ (z >>> 31);
   }
-
 
   /** Compiles the vector loop where it runs (see {@link BernoulliLanes#warmUp}). */
   static void warmUp(long maxNanos) {

@@ -60,7 +60,6 @@ final class BernoulliLanes {
     return z.lanewise(VectorOperators.LSHR, 11).sub(threshold).lanewise(VectorOperators.ASHR, 63);
   }
 
-
   /**
    * Runs the vector loop until the JIT compiler has compiled it, at most {@code maxNanos}, as {@link
    * VectorKernels#warmUp} does for the other kernels (until compiled, the vector API runs 100 times slower and

@@ -132,8 +132,8 @@ public final class RandomMasks {
     double kept = 1.0 / s.keepProb();
     if (type == DataType.FLOAT) {
       // written straight into the native array: no Java-heap copy, no double-to-float cast (same values)
-      INDArray mask = reusable(old, shape) ? old : Nd4j.createUninitialized(DataType.FLOAT, shape);
-      FloatBuffer v = mask.data().asNioFloat();
+      boolean reusable = old != null && VectorKernels.wholeFloatBuffer(old) && Arrays.equals(old.shape(), shape);
+      INDArray mask = reusable ? old : Nd4j.createUninitialized(DataType.FLOAT, shape);
       float keptF = (float) kept;
       if (s.kind() == Kind.ELEMENT) {
         // the decisions are rng's, computed eight at a time where the CPU can and copied in bulk (BernoulliDraws)
@@ -147,6 +147,7 @@ public final class RandomMasks {
           BernoulliDraws.fill(seed, start, threshold, keptF, part, len, pairs);
         }
       } else {
+        FloatBuffer v = mask.data().asNioFloat();
         int perSample = n / batch;
         for (int b = 0; b < batch; b++) {
           float value = rng.nextDouble() < s.keepProb() ? keptF : 0f;
@@ -169,12 +170,6 @@ public final class RandomMasks {
       }
     }
     return Nd4j.createFromArray(v).reshape(shape).castTo(type);
-  }
-
-  /** Whether {@code old} is a whole float32 array of {@code shape} in row-major order, to be written over. */
-  private static boolean reusable(INDArray old, long[] shape) {
-    return old != null && old.dataType() == DataType.FLOAT && !old.isView() && old.ordering() == 'c'
-        && Arrays.equals(old.shape(), shape) && old.data().length() == old.length();
   }
 
   /**
