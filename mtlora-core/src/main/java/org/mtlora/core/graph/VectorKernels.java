@@ -153,7 +153,7 @@ public final class VectorKernels {
             new VectorGelu.Constants(GELU_ALPHA, GELU_BETA, -0.5f, (float) Math.sqrt(2 / Math.PI));
         VectorGelu.warmUp(gelu, WARM_UP_MAX_NANOS);
         SumOverRows.warmUp(WARM_UP_MAX_NANOS);
-        LayerNormKernel.warmUp(WARM_UP_MAX_NANOS);
+        LayerNormLanes.warmUp(WARM_UP_MAX_NANOS);
         RowLogSoftmax.warmUp(WARM_UP_MAX_NANOS);
         BatchedMatmul.warmUp(WARM_UP_MAX_NANOS);
       }, "mtlora-vector-kernels-warm-up");
