@@ -1,6 +1,6 @@
 package org.mtlora.tasks;
 
-import org.mtlora.core.nn.RowPick;
+import org.mtlora.core.nn.PixelLogLikelihood;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -31,11 +31,9 @@ public final class Losses {
    */
   public static SDVariable crossEntropy(SameDiff sd, SDVariable logits, SDVariable labels, int classes) {
     DataType dt = logits.dataType();
-    SDVariable rows = sd.reshape(sd.permute(logits, 0, 2, 3, 1), -1, classes); // [B*H*W, K]
-    SDVariable logp = sd.nn.logSoftmax(rows); // over the last axis
     SDVariable idx = sd.reshape(labels, -1).castTo(DataType.INT);
     // picked: log p of the true class, 0 where ignored (255); valid: 1 or 0 — the one-hot row sums, exact in any type
-    SDVariable[] pick = RowPick.apply(sd, logp, idx, classes, dt); // [B*H*W] each
+    SDVariable[] pick = PixelLogLikelihood.apply(sd, logits, idx, classes, dt); // [B*H*W] each
     SDVariable picked = pick[0];
     SDVariable valid = pick[1];
     return meanOver(sd, wideSum(sd, picked).neg(), wideSum(sd, valid), dt);

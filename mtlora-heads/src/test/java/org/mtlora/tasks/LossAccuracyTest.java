@@ -26,7 +26,7 @@ class LossAccuracyTest {
   private static final double REL = 4 * Math.ulp(1.0f);
 
   private static double run(SameDiff sd, SDVariable loss) {
-    SessionMemory.ensureSession(sd); // the cross-entropy's RowPick is computed in Java: the library's session
+    SessionMemory.ensureSession(sd); // the cross-entropy's PixelLogLikelihood computes in Java: the library's session
     INDArray v = sd.output(Map.of(), loss.name()).get(loss.name());
     assertEquals(DataType.FLOAT, v.dataType(), "the loss keeps the graph's type");
     return v.getDouble(0);

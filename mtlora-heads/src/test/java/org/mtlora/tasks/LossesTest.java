@@ -18,7 +18,7 @@ class LossesTest {
 
 
   private static double value(SameDiff sd, SDVariable loss) {
-    SessionMemory.ensureSession(sd); // the cross-entropy's RowPick is computed in Java: the library's session
+    SessionMemory.ensureSession(sd); // the cross-entropy's PixelLogLikelihood computes in Java: the library's session
     return sd.output(Map.of(), loss.name()).get(loss.name()).getDouble(0);
   }
 

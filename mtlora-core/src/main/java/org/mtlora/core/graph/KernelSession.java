@@ -47,9 +47,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *       libnd4j's is well below the memory's speed on such rows;
  *   <li>float {@code reduce_sum} over a matrix's rows (the gradients of per-channel factors in training graphs) on
  *       {@link SumOverRows} — libnd4j takes eight passes' time for one;
- *   <li>float {@code log_softmax} over the last axis and its {@code log_softmax_bp} (the cross-entropy losses of
- *       training graphs) on {@link RowLogSoftmax} — three to four times libnd4j's speed, and finite where
- *       libnd4j's log-softmax gives −∞;
+ *   <li>float {@code log_softmax} over the last axis and its {@code log_softmax_bp} (a cross-entropy's rows in a graph
+ *       never differentiated; training graphs' losses take {@link PixelLogLikelihoodKernel}) on {@link
+ *       RowLogSoftmax} — three to four times libnd4j's speed, and finite where libnd4j's log-softmax gives −∞;
  *   <li>this project's ops that libnd4j has no kernel for ({@link JavaOp}: training batch and layer norms and
  *       their backwards), computed by the op itself;
  *   <li>groups of an evaluation graph's ops computed together, with the bits of their ops ({@link Fusion}): the exact

@@ -62,7 +62,7 @@ final class ReplayPlan {
           "mtlora_column_mean", "mtlora_mask_product", "mtlora_relu", "mtlora_gelu_product", "mtlora_no_gradient")
       // this project's ops computed in Java (JavaOp)
       .add("mtlora_batch_norm", "mtlora_batch_norm_bp", "mtlora_layer_norm", "mtlora_layer_norm_bp",
-          "mtlora_row_pick", "mtlora_row_pick_bp")
+          "mtlora_pixel_log_likelihood", "mtlora_pixel_log_likelihood_bp")
       .build();
 
   /** Ops whose outputs depend on their inputs' shapes alone: the same in every run of a plan. */
@@ -74,8 +74,8 @@ final class ReplayPlan {
    * {@code onehot}'s first input (the indices; the depth is an argument).
    */
   private static final ImmutableSet<String> VALUES_KEEP_SHAPE = ImmutableSet.of("add", "subtract", "multiply",
-      "divide", "maximum", "cast", "gather", "add_bp", "subtract_bp", "multiply_bp", "divide_bp", "mtlora_row_pick",
-      "mtlora_row_pick_bp");
+      "divide", "maximum", "cast", "gather", "add_bp", "subtract_bp", "multiply_bp", "divide_bp",
+      "mtlora_pixel_log_likelihood", "mtlora_pixel_log_likelihood_bp");
 
   /**
    * Whether {@code op} is executed from its context alone (its inputs, arguments and allocated outputs), as SameDiff's

@@ -5,11 +5,12 @@ import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The float log-softmax over the last axis, and its gradient, that {@link KernelSession} computes on the JVM: in
- * training graphs, the cross-entropy losses' {@code log_softmax} and {@code log_softmax_bp} over rows of class scores,
- * one row per pixel ({@code [200704, 21]} for semantic segmentation and {@code [200704, 7]} for human parts at 448),
- * where libnd4j 1.0.0-M2.1 takes 38 and 29 ms for the 21-class pair, 81 ms per 448 training step for both losses, and
- * this kernel 27 ms (docs/performance.md, lever row "Log-softmax on the JVM"). For each row of {@code x}:
+ * The float log-softmax over the last axis, and its gradient, that {@link KernelSession} computes on the JVM: rows of
+ * class scores, one per pixel, as a cross-entropy's composite holds them in a graph never differentiated (training
+ * graphs' losses take {@link PixelLogLikelihoodKernel}, which computes these rows' bits on the scores where they lie).
+ * When the training losses took this kernel, libnd4j 1.0.0-M2.1 took 38 and 29 ms for the 21-class pair at 448 ({@code
+ * [200704, 21]}), 81 ms per 448 training step for both losses, and this kernel 27 ms (docs/performance.md, lever row
+ * "Log-softmax on the JVM"). For each row of {@code x}:
  *
  * <pre>
  *   m = max_k x_k,   e_k = exp(x_k − m),   s = Σ_k e_k
@@ -173,33 +174,5 @@ final class RowLogSoftmax {
   private static int padded(int n) {
     int lanes = VectorExp.lanes();
     return (n + lanes - 1) / lanes * lanes;
-  }
-
-  /**
-   * Runs both passes on small arrays until the JIT compiler has compiled them, at most {@code maxNanos}, as {@link
-   * VectorKernels#warmUp} does for the other kernels. Returns the nanoseconds it took.
-   */
-  static long warmUp(long maxNanos) {
-    long start = System.nanoTime();
-    int width = 21;
-    int rows = CHUNK / width;
-    FloatBuffer x = FloatBuffer.allocate(rows * width);
-    FloatBuffer out = FloatBuffer.allocate(rows * width);
-    for (int i = 0; i < rows * width; i++) {
-      x.put(i, (i % 13) - 6f);
-    }
-    for (int i = 0; i < 2_000 && System.nanoTime() - start < maxNanos; i++) {
-      forward(x, out, 2, width);
-      backward(x, x, out, 2, width);
-    }
-    while (System.nanoTime() - start < maxNanos) {
-      long t0 = System.nanoTime();
-      forward(x, out, rows, width);
-      backward(x, x, out, rows, width);
-      if (System.nanoTime() - t0 < 40L * rows * width) { // compiled: a few nanoseconds per element
-        break;
-      }
-    }
-    return System.nanoTime() - start;
   }
 }

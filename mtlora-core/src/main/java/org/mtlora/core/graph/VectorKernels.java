@@ -16,8 +16,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * VectorExp} (the GELU's derivative in training graphs), written on the JDK's vector API — and the decision, taken
  * once per JVM, whether the session's JVM kernels run at all: these two, {@link BatchedMatmul} (the window attention's
  * products), {@link PermuteKernel}, {@link RowMeans} (the layer norms' means), {@link SumOverRows} (sums over a
- * matrix's rows), {@link RowLogSoftmax} (the losses' log-softmax), {@link BernoulliDraws} (dropout masks, on AVX-512)
- * and the fused groups of evaluation graphs ({@link GeluFusion}, whose one pass is {@link VectorErfc#erfcProduct}, and
+ * matrix's rows), {@link RowLogSoftmax} (log-softmax over rows), {@link PixelLogLikelihoodKernel} (the training
+ * losses' log-softmax and pick, through {@link PixelSoftmax}), {@link BernoulliDraws} (dropout masks, on AVX-512) and
+ * the fused groups of evaluation graphs ({@link GeluFusion}, whose one pass is {@link VectorErfc#erfcProduct}, and
  * {@link LayerNormFusion}) and of replayed training runs ({@link TrainingGelu}, whose passes are {@link VectorGelu}'s).
  *
  * <p>They run when the JVM has the vector API ({@code --add-modules jdk.incubator.vector}, which {@code ./mtlora} and
@@ -154,7 +155,7 @@ public final class VectorKernels {
         VectorGelu.warmUp(gelu, WARM_UP_MAX_NANOS);
         SumOverRows.warmUp(WARM_UP_MAX_NANOS);
         LayerNormLanes.warmUp(WARM_UP_MAX_NANOS);
-        RowLogSoftmax.warmUp(WARM_UP_MAX_NANOS);
+        PixelLogLikelihoodKernel.warmUp(WARM_UP_MAX_NANOS);
         BatchedMatmul.warmUp(WARM_UP_MAX_NANOS);
       }, "mtlora-vector-kernels-warm-up");
       thread.setDaemon(true);

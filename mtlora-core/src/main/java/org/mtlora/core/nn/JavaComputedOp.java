@@ -15,10 +15,10 @@ import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 
 /**
- * What this package's ops computed in Java ({@link JavaOp}: the training norms and their gradients, {@link RowPick}
- * and its gradient) tell SameDiff in place of a native op's descriptor: their name, how many outputs they have, each
- * of the first input's data type; and what they share by default — no properties ({@link NormTrainingOp} has ε), no
- * derivative.
+ * What this package's ops computed in Java ({@link JavaOp}: the training norms and their gradients, {@link
+ * PixelLogLikelihood} and its gradient) tell SameDiff in place of a native op's descriptor: their name, how many
+ * outputs they have, each of the first input's data type; and what they share by default — no properties ({@link
+ * NormTrainingOp} has ε), no derivative.
  */
 abstract class JavaComputedOp extends DynamicCustomOp implements JavaOp {
   /** For SameDiff's copy of a graph. */

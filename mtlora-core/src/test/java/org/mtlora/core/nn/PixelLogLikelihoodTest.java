@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.mtlora.core.graph.GraphContext;
-import org.mtlora.core.graph.RowPickKernel;
 import org.mtlora.core.graph.SessionMemory;
 import org.mtlora.core.params.ParameterRegistry;
 import org.mtlora.core.testing.GradientCheck;
@@ -19,68 +18,100 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-class RowPickTest extends BlocksTestBase {
-  private static final int N = 9;
+/**
+ * {@link PixelLogLikelihood} and its gradient by hand on small arrays (ND4J's path: the kernel's own test is {@code
+ * PixelLogLikelihoodKernelTest}), a float64 gradient check in a graph, and the composite evaluation graphs keep.
+ */
+class PixelLogLikelihoodTest extends BlocksTestBase {
+  private static final int B = 2;
   private static final int K = 4;
+  private static final int H = 3;
+  private static final int W = 3;
+  private static final int PIXELS = B * H * W;
   /** In range, at both ends, and outside it: an ignore label (255), K itself and a negative one select nothing. */
-  private static final int[] LABELS = {0, 3, 255, 2, 4, -1, 1, 3, 0};
+  private static final int[] LABELS = {0, 3, 255, 2, 4, -1, 1, 3, 0, 2, 2, 255, 1, 0, 3, 3, 1, 0};
 
   private static INDArray labels() {
     return Nd4j.createFromArray(LABELS);
   }
 
-  /** x[i, t_i] and 1 where 0 ≤ t_i < K, else 0 and 0, by hand. */
-  private static void assertPicked(INDArray x, INDArray picked, INDArray valid) {
-    for (int i = 0; i < N; i++) {
-      boolean in = LABELS[i] >= 0 && LABELS[i] < K;
-      assertEquals(in ? x.getDouble(i, LABELS[i]) : 0.0, picked.getDouble(i), 0.0, "picked " + i);
+  private static boolean selects(int label) {
+    return label >= 0 && label < K;
+  }
+
+  /** Pixel {@code i}'s score of class {@code k} in {@code x [B, K, H, W]}: pixels in C order over (b, h, w). */
+  private static double score(INDArray x, int i, int k) {
+    int b = i / (H * W);
+    int p = i % (H * W);
+    return x.getDouble(b, k, p / W, p % W);
+  }
+
+  /** Pixel {@code i}'s log-softmax over classes in float64: {@code (x_k − m) − ln Σ exp(x_j − m)}. */
+  private static double[] logSoftmax(INDArray x, int i) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (int k = 0; k < K; k++) {
+      max = Math.max(max, score(x, i, k));
+    }
+    double sum = 0;
+    for (int k = 0; k < K; k++) {
+      sum += Math.exp(score(x, i, k) - max);
+    }
+    double[] out = new double[K];
+    for (int k = 0; k < K; k++) {
+      out[k] = score(x, i, k) - max - Math.log(sum);
+    }
+    return out;
+  }
+
+  private static void assertPicked(INDArray x, INDArray picked, INDArray valid, double tolerance) {
+    for (int i = 0; i < PIXELS; i++) {
+      boolean in = selects(LABELS[i]);
+      assertEquals(in ? logSoftmax(x, i)[LABELS[i]] : 0.0, picked.getDouble(i), tolerance, "picked " + i);
       assertEquals(in ? 1.0 : 0.0, valid.getDouble(i), 0.0, "valid " + i);
     }
   }
 
-  /** dx[i, t_i] = dpicked[i] where the label selects, zeros elsewhere (over a buffer that held garbage). */
-  private static void assertScattered(INDArray dPicked, INDArray dx) {
-    for (int i = 0; i < N; i++) {
-      for (int k = 0; k < K; k++) {
-        assertEquals(k == LABELS[i] ? dPicked.getDouble(i) : 0.0, dx.getDouble(i, k), 0.0, "dx " + i + "," + k);
-      }
+  @Test
+  void picksEachPixelsLogProbabilityInFloatAndDouble() {
+    for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {
+      INDArray x = GradientCheck.randn(1, 3.0, B, K, H, W).castTo(type);
+      INDArray[] out =
+          compute(new PixelLogLikelihood(), new INDArray[] {x, labels()}, new long[] {PIXELS}, new long[] {PIXELS});
+      assertPicked(x, out[0], out[1], type == DataType.FLOAT ? 1e-5 : 1e-12);
     }
   }
 
   @Test
-  void picksEachRowsLabelledEntryInFloatAndDouble() {
-    for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {
-      INDArray x = GradientCheck.randn(1, 1.0, N, K).castTo(type);
-      INDArray[] out = compute(new RowPick(), new INDArray[] {x, labels()}, new long[] {N}, new long[] {N});
-      assertPicked(x, out[0], out[1]);
-    }
+  void readsFloatLabelsThroughTheGeneralPath() {
+    INDArray x = GradientCheck.randn(2, 1.0, B, K, H, W).castTo(DataType.FLOAT);
+    INDArray[] out = compute(new PixelLogLikelihood(), new INDArray[] {x, labels().castTo(DataType.FLOAT)},
+        new long[] {PIXELS}, new long[] {PIXELS});
+    assertPicked(x, out[0], out[1], 1e-5);
   }
 
+  /** dx = dpicked · ([k = t] − softmax_k) where the label selects, zeros elsewhere (over a buffer holding garbage). */
   @Test
-  void readsViewsAndFloatLabelsThroughTheGeneralPath() {
-    INDArray x = GradientCheck.randn(2, 1.0, N, K).castTo(DataType.FLOAT);
-    INDArray view = asView(x);
-    assertTrue(view.isView());
-    assertFalse(RowPickKernel.tryForward(view, labels(), Nd4j.create(DataType.FLOAT, N),
-        Nd4j.create(DataType.FLOAT, N)));
-    INDArray[] out = compute(new RowPick(), new INDArray[] {view, labels().castTo(DataType.FLOAT)}, new long[] {N},
-        new long[] {N});
-    assertPicked(x, out[0], out[1]);
-  }
-
-  @Test
-  void gradientScattersIntoZerosInFloatAndDouble() {
+  void gradientByHandInFloatAndDouble() {
     for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {
-      INDArray x = GradientCheck.randn(3, 1.0, N, K).castTo(type);
-      INDArray dPicked = GradientCheck.randn(4, 1.0, N).castTo(type);
+      INDArray x = GradientCheck.randn(3, 2.0, B, K, H, W).castTo(type);
+      INDArray dPicked = GradientCheck.randn(4, 1.0, PIXELS).castTo(type);
       try (var context = Nd4j.getExecutioner().buildContext()) {
         context.setInputArray(0, x);
         context.setInputArray(1, labels());
         context.setInputArray(2, dPicked);
-        INDArray dx = Nd4j.valueArrayOf(new long[] {N, K}, 7.0, type); // what an arena's buffer may hold
+        INDArray dx = Nd4j.valueArrayOf(x.shape(), 7.0, type); // what an arena's buffer may hold
         context.setOutputArray(0, dx);
-        new RowPickGradient().compute(context);
-        assertScattered(dPicked, dx);
+        new PixelLogLikelihoodGradient().compute(context);
+        for (int i = 0; i < PIXELS; i++) {
+          double[] logp = logSoftmax(x, i);
+          for (int k = 0; k < K; k++) {
+            double expected =
+                selects(LABELS[i]) ? dPicked.getDouble(i) * ((k == LABELS[i] ? 1 : 0) - Math.exp(logp[k])) : 0;
+            int p = i % (H * W);
+            assertEquals(expected, dx.getDouble(i / (H * W), k, p / W, p % W), type == DataType.FLOAT ? 1e-6 : 1e-13,
+                "dx " + i + "," + k);
+          }
+        }
       } catch (Exception e) {
         throw new AssertionError(e);
       }
@@ -91,25 +122,26 @@ class RowPickTest extends BlocksTestBase {
   @Test
   void gradientCheckInAGraph() {
     SameDiff sd = SameDiff.create();
-    SDVariable x = sd.var("x", GradientCheck.randn(5, 1.0, N, K));
-    SDVariable[] pick = RowPick.apply(sd, x, sd.constant("t", labels()), K, DataType.DOUBLE);
+    SDVariable x = sd.var("x", GradientCheck.randn(5, 1.0, B, K, H, W));
+    SDVariable[] pick = PixelLogLikelihood.apply(sd, x, sd.constant("t", labels()), K, DataType.DOUBLE);
     SessionMemory.ensureSession(sd);
     Map<String, INDArray> out = sd.output(Map.of(), pick[0].name(), pick[1].name());
-    assertPicked(x.getArr(), out.get(pick[0].name()), out.get(pick[1].name()));
+    assertPicked(x.getArr(), out.get(pick[0].name()), out.get(pick[1].name()), 1e-12);
     gradCheck(sd, pick[0], Map.of());
   }
 
-  /** A graph that is never differentiated holds SameDiff's one-hot composite, with the same values. */
+  /** A graph that is never differentiated holds SameDiff's permute, log-softmax and one-hot, with the same values. */
   @Test
-  void evaluationGraphsKeepTheOneHotComposite() {
+  void evaluationGraphsKeepTheComposite() {
     SameDiff sd = SameDiff.create();
     GraphContext.evaluation(sd, new ParameterRegistry(), DataType.FLOAT);
-    INDArray x = GradientCheck.randn(6, 1.0, N, K).castTo(DataType.FLOAT);
-    SDVariable[] pick = RowPick.apply(sd, sd.constant("x", x), sd.constant("t", labels()), K, DataType.FLOAT);
+    INDArray x = GradientCheck.randn(6, 1.0, B, K, H, W).castTo(DataType.FLOAT);
+    SDVariable[] pick =
+        PixelLogLikelihood.apply(sd, sd.constant("x", x), sd.constant("t", labels()), K, DataType.FLOAT);
     List<String> ops = Arrays.stream(sd.ops()).map(o -> o.opName()).toList();
-    assertTrue(ops.contains("onehot"), ops.toString());
-    assertFalse(ops.contains(RowPick.NAME), ops.toString());
+    assertTrue(ops.containsAll(List.of("permute", "log_softmax", "onehot")), ops.toString());
+    assertFalse(ops.contains(PixelLogLikelihood.NAME), ops.toString());
     Map<String, INDArray> out = sd.output(Map.of(), pick[0].name(), pick[1].name());
-    assertPicked(x, out.get(pick[0].name()), out.get(pick[1].name()));
+    assertPicked(x, out.get(pick[0].name()), out.get(pick[1].name()), 1e-5);
   }
 }
