@@ -24,6 +24,7 @@ import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.api.ops.impl.reduce.MmulBp;
 import org.nd4j.linalg.api.ops.impl.reduce.floating.Mean;
 import org.nd4j.linalg.api.ops.impl.reduce.same.Sum;
+import org.nd4j.linalg.api.ops.impl.shape.Gather;
 import org.nd4j.linalg.api.ops.impl.shape.Permute;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.gradient.LogSoftMaxDerivative;
@@ -43,6 +44,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *       their gradients) on {@link BatchedMatmul} — libnd4j loops over the batch on one core;
  *   <li>{@code permute} keeping the last axis as runs of contiguous floats on {@link PermuteKernel} — libnd4j copies
  *       it element by element;
+ *   <li>{@code gather} along one axis whose output runs are contiguous (the blocks' row reorderings of {@code [B, L,
+ *       C]} tokens) on {@link RowGather} — libnd4j's is several times slower per float for a batch of more than one;
  *   <li>float {@code reduce_mean} over the last axis (the layer norms of evaluation graphs) on {@link RowMeans} —
  *       libnd4j's is well below the memory's speed on such rows;
  *   <li>float {@code reduce_sum} over a matrix's rows (the gradients of per-channel factors in training graphs) on
@@ -214,6 +217,10 @@ final class KernelSession extends InferenceSession {
     }
     if (op instanceof Sum) {
       return inputs == 1 && SumOverRows.trySum(context.getInputArray(0), op.getDimensions(), out);
+    }
+    if (op instanceof Gather) { // the stock op and RowPermutation
+      return inputs == 2 && RowGather.tryGather(context.getInputArray(0), context.getInputArray(1),
+          context.getIArguments(), out);
     }
     if (op instanceof Permute) {
       List<Long> axes = context.getIArguments();
