@@ -46,7 +46,7 @@ class WithoutVectorModuleTest {
     String[] columns = here.get(0).split(",");
     String[] a = here.get(1).split(",");
     String[] b = there.get(1).split(",");
-    for (int i = 1; i < columns.length - 2; i++) { // the losses and the gradient norm of step 1; not lr, seconds
+    for (int i = 1; i < columns.length - 1; i++) { // the losses and the gradient norm of step 1; not lr, seconds
       if (columns[i].equals("lr")) {
         continue;
       }

@@ -48,12 +48,12 @@ public final class PixelLogLikelihoodKernel {
     Layout layout = new Layout(x);
     FloatBuffer p = picked.data().asNioFloat();
     FloatBuffer v = valid.data().asNioFloat();
-    inChunks(x.data().asNioFloat(), labels.data().asNioInt(), layout, (chunk, n, t, sums) -> {
-      int first = chunk.image * layout.pixels + chunk.firstPixel;
+    inChunks(x.data().asNioFloat(), labels.data().asNioInt(), layout, (chunk, n) -> {
       for (int i = 0; i < n; i++) {
-        boolean in = t[i] >= 0;
-        p.put(first + i, in ? chunk.a[(int) t[i] * layout.width + i] - (float) Math.log(sums[i]) : 0f);
-        v.put(first + i, in ? 1f : 0f);
+        float t = chunk.labels[i];
+        boolean in = t >= 0;
+        p.put(chunk.pixelAt + i, in ? chunk.a[(int) t * layout.width + i] - (float) Math.log(chunk.sums[i]) : 0f);
+        v.put(chunk.pixelAt + i, in ? 1f : 0f);
       }
     });
     return true;
@@ -72,12 +72,11 @@ public final class PixelLogLikelihoodKernel {
     Layout layout = new Layout(x);
     FloatBuffer dp = dPicked.data().asNioFloat();
     FloatBuffer out = dx.data().asNioFloat();
-    inChunks(x.data().asNioFloat(), labels.data().asNioInt(), layout, (chunk, n, t, sums) -> {
-      int first = chunk.image * layout.pixels + chunk.firstPixel;
+    inChunks(x.data().asNioFloat(), labels.data().asNioInt(), layout, (chunk, n) -> {
       for (int i = 0; i < n; i++) {
-        chunk.dp[i] = t[i] >= 0 ? dp.get(first + i) : 0f;
+        chunk.dp[i] = chunk.labels[i] >= 0 ? dp.get(chunk.pixelAt + i) : 0f;
       }
-      PixelSoftmax.gradient(chunk.e, sums, t, chunk.dp, chunk.a, layout.classes, layout.width);
+      PixelSoftmax.gradient(chunk.e, chunk.sums, chunk.labels, chunk.dp, chunk.a, layout.classes, layout.width);
       for (int k = 0; k < layout.classes; k++) {
         out.put(layout.offset(chunk.image, k) + chunk.firstPixel, chunk.a, k * layout.width, n);
       }
@@ -95,9 +94,7 @@ public final class PixelLogLikelihoodKernel {
         || !VectorKernels.wholeFloatBuffer(x) || x.size(1) < 2 || x.size(1) > maxClasses()) {
       return false;
     }
-    long pixels = x.length() / x.size(1);
-    return labels.dataType() == DataType.INT && labels.length() == pixels && !labels.isView() && labels.offset() == 0
-        && labels.data().length() >= pixels;
+    return VectorKernels.wholeVector(labels, DataType.INT) && labels.length() == x.length() / x.size(1);
   }
 
   /** How the scores lie: {@code images} blocks of {@code classes} planes of {@code pixels} floats. */
@@ -127,24 +124,34 @@ public final class PixelLogLikelihoodKernel {
     }
   }
 
-  /** A part's arrays and the chunk it holds: scores (shifted in place), exponentials, per-pixel values. */
+  /**
+   * A part's arrays and the chunk they hold: scores (shifted in place, then the backward's gradient), exponentials,
+   * and per pixel the label as a float (−1 where outside {@code [0, K)}), the sum of the exponentials and {@code
+   * dpicked}.
+   */
   private static final class Chunk {
     final float[] a;
     final float[] e;
+    final float[] labels;
+    final float[] sums;
     final float[] dp;
     int image;
     int firstPixel;
+    /** The chunk's first pixel in the labels' and outputs' order: {@code image · pixels + firstPixel}. */
+    int pixelAt;
 
     Chunk(Layout layout) {
       a = new float[layout.classes * layout.width];
       e = new float[a.length];
+      labels = new float[layout.width];
+      sums = new float[layout.width];
       dp = new float[layout.width];
     }
   }
 
-  /** What is done with a chunk once its scores are shifted and exponentiated: {@code n} pixels, labels, sums. */
+  /** What is done with a chunk's {@code n} pixels once its scores are shifted, exponentiated and summed. */
   private interface Finish {
-    void apply(Chunk chunk, int n, float[] labels, float[] sums);
+    void apply(Chunk chunk, int n);
   }
 
   /**
@@ -157,22 +164,20 @@ public final class PixelLogLikelihoodKernel {
     VectorKernels.inParts(chunks, (long) layout.images * layout.classes * layout.pixels, PARALLEL_MIN,
         (first, end) -> {
           Chunk chunk = new Chunk(layout);
-          float[] t = new float[layout.width];
-          float[] sums = new float[layout.width];
           for (int c = first; c < end; c++) {
             chunk.image = c / layout.chunksPerImage;
             chunk.firstPixel = c % layout.chunksPerImage * layout.width;
+            chunk.pixelAt = chunk.image * layout.pixels + chunk.firstPixel;
             int n = Math.min(layout.width, layout.pixels - chunk.firstPixel);
             for (int k = 0; k < layout.classes; k++) {
               x.get(layout.offset(chunk.image, k) + chunk.firstPixel, chunk.a, k * layout.width, n);
             }
-            int labelAt = chunk.image * layout.pixels + chunk.firstPixel;
             for (int i = 0; i < n; i++) {
-              int label = labels.get(labelAt + i);
-              t[i] = label >= 0 && label < layout.classes ? label : -1f;
+              int label = labels.get(chunk.pixelAt + i);
+              chunk.labels[i] = label >= 0 && label < layout.classes ? label : -1f;
             }
-            PixelSoftmax.shiftExpSum(chunk.a, chunk.e, sums, layout.classes, layout.width);
-            finish.apply(chunk, n, t, sums);
+            PixelSoftmax.shiftExpSum(chunk.a, chunk.e, chunk.sums, layout.classes, layout.width);
+            finish.apply(chunk, n);
           }
         });
   }
@@ -198,8 +203,8 @@ public final class PixelLogLikelihoodKernel {
     while (System.nanoTime() - start < maxNanos) {
       long t0 = System.nanoTime();
       for (int i = 0; i < 50; i++) {
-        inChunks(x, labels, layout, (chunk, n, t, sums) -> {
-          PixelSoftmax.gradient(chunk.e, sums, t, chunk.dp, chunk.a, classes, layout.width);
+        inChunks(x, labels, layout, (chunk, n) -> {
+          PixelSoftmax.gradient(chunk.e, chunk.sums, chunk.labels, chunk.dp, chunk.a, classes, layout.width);
           out.put(chunk.firstPixel, chunk.a, 0, n);
         });
       }

@@ -40,7 +40,8 @@ final class RowGather {
   static boolean tryGather(INDArray in, INDArray indices, List<Long> axisArguments, INDArray out) {
     int rank = in.rank();
     if (axisArguments.size() != 1 || rank < 2 || in.length() > Integer.MAX_VALUE
-        || !VectorKernels.wholeFloatBuffer(in) || !VectorKernels.wholeFloatBuffer(out) || !wholeIndices(indices)) {
+        || !VectorKernels.wholeFloatBuffer(in) || !VectorKernels.wholeFloatBuffer(out) || indices.length() == 0
+        || !(VectorKernels.wholeVector(indices, DataType.INT) || VectorKernels.wholeVector(indices, DataType.LONG))) {
       return false;
     }
     int axis = (int) (long) axisArguments.get(0);
@@ -81,12 +82,5 @@ final class RowGather {
         dst.put(r * run, src, from, run);
       }
     });
-  }
-
-  /** Whether {@code indices} is a vector of ints or longs from the start of its own buffer. */
-  private static boolean wholeIndices(INDArray indices) {
-    DataType type = indices.dataType();
-    return (type == DataType.INT || type == DataType.LONG) && indices.rank() == 1 && !indices.isView()
-        && indices.offset() == 0 && indices.length() > 0;
   }
 }

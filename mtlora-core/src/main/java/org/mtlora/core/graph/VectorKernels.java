@@ -309,6 +309,14 @@ public final class VectorKernels {
     return true;
   }
 
+  /**
+   * Whether {@code a} is a vector (rank 1) of {@code type} from index 0 of its own buffer, as the kernels read indices
+   * and labels in place.
+   */
+  static boolean wholeVector(INDArray a, DataType type) {
+    return a.dataType() == type && a.rank() == 1 && !a.isView() && a.offset() == 0 && a.data().length() >= a.length();
+  }
+
   /** Whether every array is a whole float buffer of exactly {@code length} elements (a per-row or per-column vector). */
   static boolean wholeFloatBuffers(long length, INDArray... arrays) {
     for (INDArray a : arrays) {
