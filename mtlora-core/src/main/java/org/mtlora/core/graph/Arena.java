@@ -43,6 +43,10 @@ public final class Arena implements AutoCloseable {
   private long offset;
   /** How many times the arena has been closed: a buffer made before its last close is not handed out again. */
   private long generation;
+  /** Whether {@link #reset} gives the chunks' pages back to the operating system ({@link #discardPagesAtReset}). */
+  private boolean discardAtReset;
+  /** How many resets gave pages back. */
+  private long discards;
   /** Free blocks given back since the last reset, merged with free neighbours: size by address. */
   private final TreeMap<Long, Long> freeByAddress = new TreeMap<>();
   /** The same blocks, smallest first (best fit). */
@@ -203,12 +207,42 @@ public final class Arena implements AutoCloseable {
     return out;
   }
 
-  /** Takes every buffer back: the arrays handed out since the last reset must no longer be used. */
+  /**
+   * Takes every buffer back: the arrays handed out since the last reset must no longer be used. After {@link
+   * #discardPagesAtReset} it also gives the chunks' pages back to the operating system ({@link NativePages}), keeping
+   * the chunks: their next use maps fresh pages, as the first did.
+   */
   public void reset() {
     freeByAddress.clear();
     freeBySize.clear();
     current = 0;
     offset = chunks.isEmpty() ? 0 : start(chunks.get(0));
+    if (discardAtReset) {
+      discardAtReset = false;
+      boolean any = false;
+      for (BytePointer chunk : chunks) {
+        any |= NativePages.discard(chunk.address(), chunk.capacity());
+      }
+      if (any) {
+        discards++;
+      }
+    }
+  }
+
+  /**
+   * Makes the next {@link #reset} give the chunks' pages back to the operating system. For a caller whose next runs
+   * lay their buffers out differently from those since the last reset — a run that recorded a {@link ReplayPlan}, whose
+   * replays ask for other buffers in another order: the pages this run touched and the next ones do not would stay
+   * resident beside the new layout's for good (+60-300 MB at 448, docs/performance.md, lever row "The recorded run's
+   * pages given back"). The cost is one page fault per page the next run touches, once.
+   */
+  void discardPagesAtReset() {
+    discardAtReset = true;
+  }
+
+  /** How many resets gave the chunks' pages back ({@link #discardPagesAtReset}). */
+  long pageDiscards() {
+    return discards;
   }
 
   /** Frees the chunks: every array handed out must no longer be used (the arena can be used again). */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -61,6 +62,41 @@ class ArenaTest {
     assertEquals(first, arena.allocate(DataType.FLOAT, 100).address());
     arena.allocate(DataType.FLOAT, 950);
     assertEquals(2 * (CHUNK + 64), arena.reservedBytes(), "the chunks are reused");
+  }
+
+  @Test
+  void aResetAfterDiscardPagesAtResetGivesTheChunksPagesBackOnce() {
+    assumeTrue(NativePages.available(), "pages are given back on Linux only");
+    long page = NativePages.pageSize();
+    Arena arena = new Arena(8 * page);
+    int floats = (int) (8 * page / 4);
+    DataBuffer all = arena.allocate(DataType.FLOAT, floats);
+    fill(all, 1f);
+    arena.reset(); // a plain reset keeps the pages and what they hold (the arena does not zero)
+    DataBuffer again = arena.allocate(DataType.FLOAT, floats);
+    assertEquals(all.address(), again.address());
+    assertEquals(1f, again.getFloat(floats / 2));
+    assertEquals(0, arena.pageDiscards());
+
+    arena.discardPagesAtReset();
+    arena.reset();
+    assertEquals(1, arena.pageDiscards());
+    DataBuffer fresh = arena.allocate(DataType.FLOAT, floats);
+    assertEquals(all.address(), fresh.address(), "the same chunk: only its pages were given back");
+    int perPage = (int) (page / 4);
+    for (int i = 2 * perPage; i < floats - 2 * perPage; i += perPage / 2) { // whole pages, whatever the alignment
+      assertEquals(0f, fresh.getFloat(i), "a page given back reads as zeros, float " + i);
+    }
+    fill(fresh, 2f);
+    arena.reset();
+    assertEquals(2f, arena.allocate(DataType.FLOAT, floats).getFloat(floats / 2), "once: the next reset keeps them");
+    assertEquals(1, arena.pageDiscards());
+  }
+
+  private static void fill(DataBuffer buffer, float value) {
+    for (long i = 0; i < buffer.length(); i++) {
+      buffer.put(i, value);
+    }
   }
 
   @Test

@@ -166,6 +166,34 @@ class ForwardRunnerTest {
     }
   }
 
+  @Test
+  void aRunThatRecordsAPlanHasItsArenaGiveItsPagesBackAtTheNextReset() {
+    SameDiff sd = block();
+    ForwardRunner runner = new ForwardRunner(sd);
+    INDArray a = input(50, 1);
+    INDArray b = input(50, 2);
+    Map<String, INDArray> expectedA = throughSession(sd, a);
+    Map<String, INDArray> expectedB = throughSession(sd, b);
+    try (Arena arena = new Arena()) {
+      assertSameBits(expectedA, copies(runner.outputInArena(Map.of("x", a), OUTPUTS, 1 << 20, arena))); // recorded
+      arena.reset();
+      long afterRecording = arena.pageDiscards();
+      assertEquals(NativePages.available() ? 1 : 0, afterRecording, "the replays lay their buffers out anew");
+      for (INDArray x : List.of(b, a, b)) { // replays over pages given back compute the same
+        assertSameBits(x == a ? expectedA : expectedB,
+            copies(runner.outputInArena(Map.of("x", x), OUTPUTS, 1 << 20, arena)));
+        arena.reset();
+      }
+      assertEquals(3, runner.replayedRuns());
+      assertEquals(afterRecording, arena.pageDiscards(), "replays keep their pages from run to run");
+      INDArray c = input(70, 3);
+      Map<String, INDArray> expectedC = throughSession(sd, c);
+      assertSameBits(expectedC, copies(runner.outputInArena(Map.of("x", c), OUTPUTS, 1 << 20, arena)));
+      arena.reset();
+      assertEquals(NativePages.available() ? 2 : 0, arena.pageDiscards(), "another shape is recorded: once more");
+    }
+  }
+
   private static Map<String, INDArray> copies(Map<String, INDArray> values) {
     Map<String, INDArray> out = new LinkedHashMap<>();
     values.forEach((name, value) -> out.put(name, value.dup()));
