@@ -102,7 +102,7 @@ public final class GraphContext {
     SDVariable v = created.get(name);
     if (v == null) {
       INDArray value = params.get(name);
-      INDArray arr = value.dataType() == dataType ? value.dup() : value.castTo(dataType);
+      INDArray arr = value.dataType() == dataType ? value.dup('c') : value.castTo(dataType).dup('c');
       v = params.isTrainable(name) ? sd.var(name, arr) : sd.constant(name, arr);
       created.put(name, v);
     }
@@ -114,9 +114,12 @@ public final class GraphContext {
    * row-major {@code [in, out]} constant named {@code <name>.transposed} and created on first use, so that a linear
    * layer computes {@code x W^T} as a product without a transpose flag. libnd4j's matrix product runs faster on a
    * row-major right operand than through the flag — up to 1.6x for the narrow, deep products of the last stages
-   * (docs/performance.md, "Frozen weights stored transposed") — and the graph holds its own copy of a frozen weight
-   * either way, so the transposed copy costs no memory. A trainable weight keeps its layout: its gradient must come
-   * back as {@code [out, in]}.
+   * (docs/performance.md, "Frozen weights stored transposed"). Where the registry holds {@code W} column-major, as
+   * it does the dense layers' pretrained weights it initialises or loads ({@link ParameterRegistry#heldColumnMajor}),
+   * the constant is that memory read row-major, not a copy: the graph then sees what is written into the registry's
+   * array (any change through the registry makes it refuse to run anyway, {@link #checkCurrent}). Otherwise it is a
+   * copy, like the graph's other constants. A trainable weight keeps its layout: its gradient must come back as
+   * {@code [out, in]}.
    *
    * @throws IllegalArgumentException if {@code name} trains or is not a matrix
    */
@@ -127,7 +130,13 @@ public final class GraphContext {
       INDArray value = params.get(name);
       Preconditions.checkArgument(value.rank() == 2, "%s must be a matrix [out, in] to be transposed, found shape %s",
           name, Arrays.toString(value.shape()));
-      v = sd.constant(name + TRANSPOSED_SUFFIX, value.transpose().castTo(dataType).dup('c'));
+      long[] shape = {value.size(1), value.size(0)};
+      boolean shared = value.dataType() == dataType && value.ordering() == 'f' && !value.isView()
+          && value.offset() == 0 && value.data().length() == value.length();
+      // a column-major W (ParameterRegistry#heldColumnMajor) is W^T row-major in the same memory: no copy
+      INDArray t = shared ? Nd4j.create(value.data(), shape, new long[] {shape[1], 1}, 0, 'c', dataType)
+          : value.transpose().castTo(dataType).dup('c');
+      v = sd.constant(name + TRANSPOSED_SUFFIX, t);
       transposed.put(name, v);
     }
     return v;

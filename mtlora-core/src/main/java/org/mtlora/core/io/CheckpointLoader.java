@@ -99,7 +99,7 @@ public final class CheckpointLoader {
         TensorChecks.requireFinite(file, e.getKey(), value);
         values.put(e.getValue(), value.dataType() == DataType.FLOAT ? value : value.castTo(DataType.FLOAT));
       }
-      values.forEach(registry::set);
+      values.forEach(registry::load); // the arrays are this loader's own: the registry may keep them or copy them
       return report;
     }
   }

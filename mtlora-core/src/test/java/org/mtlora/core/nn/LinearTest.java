@@ -109,6 +109,33 @@ class LinearTest extends BlocksTestBase {
   }
 
   @Test
+  void aColumnMajorFrozenWeightIsMultipliedInPlaceAndARowMajorOneThroughACopy() {
+    ParameterRegistry reg = new ParameterRegistry();
+    reg.declare(ParamSpec.of("fc.weight", Role.PRETRAINED, Init.uniform(0.5), 5, 4));
+    reg.declare(ParamSpec.of("fc.bias", Role.PRETRAINED, Init.uniform(0.5), 5));
+    reg.initialise(3); // the registry holds the weight column-major (ParameterRegistry#heldColumnMajor)
+    reg.applyPolicy(FreezePolicy.of(s -> false));
+    INDArray x = randn(4, 3, 4).castTo(DataType.FLOAT);
+    for (boolean columnMajor : new boolean[] {true, false}) {
+      if (!columnMajor) {
+        reg.set("fc.weight", reg.get("fc.weight").dup('c'));
+      }
+      INDArray w = reg.get("fc.weight");
+      assertEquals(columnMajor ? 'f' : 'c', w.ordering());
+      GraphContext ctx = GraphContext.evaluation(SameDiff.create(), reg, DataType.FLOAT);
+      SDVariable y = Linear.apply(ctx, ctx.sd().var("x", x), "fc.weight", "fc.bias");
+      INDArray t = ctx.frozenTransposed("fc.weight").getArr();
+      assertEquals(w.transpose(), t);
+      assertEquals('c', t.ordering());
+      assertEquals(columnMajor, t.data().address() == w.data().address(),
+          columnMajor ? "the registry's memory, read row-major" : "a copy of a row-major weight");
+      INDArray expected = reference(x.castTo(DataType.DOUBLE), w.castTo(DataType.DOUBLE),
+          reg.get("fc.bias").castTo(DataType.DOUBLE));
+      assertClose(expected, eval(ctx.sd(), y, Map.of()).castTo(DataType.DOUBLE), 1e-5);
+    }
+  }
+
+  @Test
   void byNameGradientOfTheInputThroughAFrozenTransposedWeight() {
     ParameterRegistry reg = registry(false);
     GraphContext ctx = GraphContext.training(SameDiff.create(), reg, DataType.DOUBLE);

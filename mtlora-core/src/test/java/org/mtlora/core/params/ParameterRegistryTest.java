@@ -2,13 +2,16 @@ package org.mtlora.core.params;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 class ParameterRegistryTest {
@@ -97,5 +100,53 @@ class ParameterRegistryTest {
     }
     assertEquals(a.get("w"), b.get("w"));
     assertEquals(a.get("a"), b.get("a"));
+  }
+
+  @Test
+  void theDenseLayersPretrainedWeightsAreHeldColumnMajorWithTheInitialisersValues() {
+    ParameterRegistry r = new ParameterRegistry();
+    List<ParamSpec> specs = List.of(
+        ParamSpec.of("blk.fc.linear.weight", Role.PRETRAINED, Init.uniform(0.5), 3, 4),
+        ParamSpec.of("blk.fc.linear.bias", Role.PRETRAINED, Init.uniform(0.5), 3),
+        ParamSpec.of("down.reduction.linear.weight", Role.REDUCTION, Init.truncatedNormal(0.02), 2, 5),
+        ParamSpec.of("blk.fc.lora_shared_A", Role.ADAPTER_SHARED, Init.kaimingUniform(4), 2, 4),
+        ParamSpec.ofTask("head.weight", Role.DECODER, "sal", Init.uniform(0.5), 3, 2));
+    r.declareAll(specs);
+    r.initialise(7);
+    SplittableRandom rng = new SplittableRandom(7); // the registry's draws, in declaration order
+    for (ParamSpec s : specs) {
+      INDArray expected = s.init().create(s.shape(), rng.split());
+      INDArray held = r.get(s.name());
+      assertEquals(expected, held, s.name() + ": the same values in either order");
+      boolean columnMajor = s.shape().length == 2 && (s.role() == Role.PRETRAINED || s.role() == Role.REDUCTION);
+      assertEquals(columnMajor, ParameterRegistry.heldColumnMajor(s), s.name());
+      assertEquals(columnMajor ? 'f' : 'c', held.ordering(), s.name());
+      assertEquals(held.length(), held.data().length(), s.name() + ": a whole buffer");
+    }
+  }
+
+  @Test
+  void loadTakesTheArrayOverAndKeepsItOrACopyInTheHeldOrder() {
+    ParameterRegistry r = new ParameterRegistry();
+    r.declare(ParamSpec.of("blk.fc.linear.weight", Role.PRETRAINED, Init.zeros(), 3, 4));
+    r.declare(ParamSpec.of("blk.fc.lora_shared_A", Role.ADAPTER_SHARED, Init.zeros(), 2, 4));
+    // as SafeTensorsReader makes them: a flat array reshaped
+    INDArray weight = Nd4j.createFromArray(new float[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}).reshape(3, 4);
+    INDArray expected = weight.dup();
+    INDArray adapter = Nd4j.rand(DataType.FLOAT, 2, 4);
+    long before = r.revision();
+    r.load("blk.fc.linear.weight", weight);
+    r.load("blk.fc.lora_shared_A", adapter);
+    assertEquals(expected, r.get("blk.fc.linear.weight"));
+    assertEquals('f', r.get("blk.fc.linear.weight").ordering(), "a column-major copy");
+    assertTrue(weight.data().originalDataBuffer().wasClosed(), "the given row-major array's memory is freed at once");
+    assertSame(adapter, r.get("blk.fc.lora_shared_A"), "kept as given where the order does not matter");
+    assertEquals(before + 2, r.revision());
+    INDArray columnMajor = Nd4j.rand(DataType.FLOAT, 'f', 3, 4);
+    r.load("blk.fc.linear.weight", columnMajor);
+    assertSame(columnMajor, r.get("blk.fc.linear.weight"), "already column-major: kept");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> r.load("blk.fc.linear.weight", Nd4j.zeros(DataType.FLOAT, 4, 3)));
+    assertTrue(e.getMessage().contains("blk.fc.linear.weight") && e.getMessage().contains("[3, 4]"), e.getMessage());
   }
 }
