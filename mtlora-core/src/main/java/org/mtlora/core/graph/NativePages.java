@@ -26,8 +26,10 @@ final class NativePages {
       try {
         page = Function.getFunction("c", "sysconf").invokeLong(new Object[] {SC_PAGESIZE});
         madvise = page > 0 && Long.bitCount(page) == 1 ? Function.getFunction("c", "madvise") : null;
-      } catch (UnsatisfiedLinkError | RuntimeException e) {
-        madvise = null; // no C library JNA can open: pages stay resident, as they would without this class
+      } catch (LinkageError | RuntimeException e) {
+        // JNA's own native part or the C library not loadable (a read-only temp folder, say): pages stay resident, as
+        // they would without this class, rather than a reset failing
+        madvise = null;
       }
     }
     MADVISE = madvise;
