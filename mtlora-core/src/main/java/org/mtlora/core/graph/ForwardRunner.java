@@ -131,8 +131,9 @@ public final class ForwardRunner {
     if (last != null) {
       // the replays ask for other buffers in another order: without this the recorded run's pages that they do not
       // reuse would stay resident beside theirs (the union of both layouts, +60-300 MB at 448)
-      if (memory.arena() != null) {
-        memory.arena().discardPagesAtReset();
+      Arena runArena = memory.arena(); // this run's: output()'s own or outputInArena()'s
+      if (runArena != null) {
+        runArena.discardPagesAtReset();
       }
       plans.add(last);
       if (plans.size() > MAX_PLANS) {

@@ -131,8 +131,7 @@ public final class GraphContext {
       Preconditions.checkArgument(value.rank() == 2, "%s must be a matrix [out, in] to be transposed, found shape %s",
           name, Arrays.toString(value.shape()));
       long[] shape = {value.size(1), value.size(0)};
-      boolean shared = value.dataType() == dataType && value.ordering() == 'f' && !value.isView()
-          && value.offset() == 0 && value.data().length() == value.length();
+      boolean shared = value.dataType() == dataType && params.isColumnMajor(name);
       // a column-major W (ParameterRegistry#heldColumnMajor) is W^T row-major in the same memory: no copy
       INDArray t = shared ? Nd4j.create(value.data(), shape, new long[] {shape[1], 1}, 0, 'c', dataType)
           : value.transpose().castTo(dataType).dup('c');

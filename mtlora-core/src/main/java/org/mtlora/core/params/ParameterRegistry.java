@@ -85,25 +85,38 @@ public final class ParameterRegistry {
     INDArray f = fresh.dup('f');
     // freed now: the copy would otherwise double these weights until a collection (a reshaped array is a view that
     // cannot be closed itself; the buffer it wraps, when it holds this array alone, is the caller's to give up)
-    DataBuffer own = fresh.data().originalDataBuffer() != null ? fresh.data().originalDataBuffer() : fresh.data();
     if (fresh.closeable()) {
       fresh.close();
-    } else if (fresh.offset() == 0 && own.length() == fresh.length() && own.closeable()) {
-      own.close();
+    } else {
+      DataBuffer own = fresh.data().originalDataBuffer() != null ? fresh.data().originalDataBuffer() : fresh.data();
+      if (fresh.offset() == 0 && own.length() == fresh.length() && own.closeable()) {
+        own.close();
+      }
     }
     return f;
+  }
+
+  /**
+   * Whether {@code name}'s current value is column-major in a buffer of its own (as {@link #heldColumnMajor} values
+   * are when the registry made them): its transpose is then the same memory read row-major.
+   */
+  public boolean isColumnMajor(String name) {
+    return isWholeColumnMajor(get(name));
   }
 
   private static boolean isWholeColumnMajor(INDArray a) {
     return a.ordering() == 'f' && !a.isView() && a.offset() == 0 && a.data().length() == a.length();
   }
 
+  private static void checkShape(ParamSpec s, INDArray value) {
+    Preconditions.checkArgument(Arrays.equals(s.shape(), value.shape()), "%s: expected shape %s, found %s", s.name(),
+        Arrays.toString(s.shape()), Arrays.toString(value.shape()));
+  }
+
   /** Sets a value; its shape must equal the declared shape. The registry keeps the given array (no copy). */
   public void set(String name, INDArray value) {
     revision++;
-    ParamSpec s = spec(name);
-    Preconditions.checkArgument(Arrays.equals(s.shape(), value.shape()),
-        "%s: expected shape %s, found %s", name, Arrays.toString(s.shape()), Arrays.toString(value.shape()));
+    checkShape(spec(name), value);
     values.put(name, value);
   }
 
@@ -114,8 +127,7 @@ public final class ParameterRegistry {
    */
   public void load(String name, INDArray value) {
     ParamSpec s = spec(name);
-    Preconditions.checkArgument(Arrays.equals(s.shape(), value.shape()),
-        "%s: expected shape %s, found %s", name, Arrays.toString(s.shape()), Arrays.toString(value.shape()));
+    checkShape(s, value); // before anything is copied or closed
     set(name, inHeldOrder(s, value));
   }
 
